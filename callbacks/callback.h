@@ -1,0 +1,79 @@
+// The interface users subclass to react to training events. The trainer calls the non-virtual
+// run_event(), which dispatches to one protected hook per event (on_fit_start, on_batch_end...),
+// all empty by default, so a mistyped hook is a compile error through `override`. on_event()
+// runs before the specific hook, for callbacks that want every event.
+//
+// Resumable state goes through Stateful (state_dict / load_state_dict) and is saved under the
+// callback's instance key (its name(), made unique per run). A callback never keeps a reference
+// to State between events; to end a run it calls state.request_stop(reason).
+#pragma once
+
+#include <string>
+
+#include "callbacks/event.h"
+#include "state/stateful.h"
+
+namespace tempo {
+
+class State;
+class Logger;
+
+class Callback : public Stateful {
+ public:
+  ~Callback() override = default;
+
+  void run_event(Event event, State& state, Logger& logger);
+
+  // The key this callback's state is saved under: the class name unless set_name() chose one.
+  virtual std::string name() const;
+  void set_name(std::string name) { name_ = std::move(name); }
+
+ protected:
+  virtual void on_event(Event, State&, Logger&) {}
+
+  virtual void on_init(State&, Logger&) {}
+  virtual void on_before_load(State&, Logger&) {}
+  virtual void on_after_load(State&, Logger&) {}
+  virtual void on_fit_start(State&, Logger&) {}
+  virtual void on_iteration_start(State&, Logger&) {}
+  virtual void on_epoch_start(State&, Logger&) {}
+  virtual void on_before_dataloader(State&, Logger&) {}
+  virtual void on_after_dataloader(State&, Logger&) {}
+  virtual void on_batch_start(State&, Logger&) {}
+  virtual void on_before_train_batch(State&, Logger&) {}
+  virtual void on_before_forward(State&, Logger&) {}
+  virtual void on_after_forward(State&, Logger&) {}
+  virtual void on_before_loss(State&, Logger&) {}
+  virtual void on_after_loss(State&, Logger&) {}
+  virtual void on_before_backward(State&, Logger&) {}
+  virtual void on_after_backward(State&, Logger&) {}
+  virtual void on_after_train_batch(State&, Logger&) {}
+  virtual void on_batch_end(State&, Logger&) {}
+  virtual void on_batch_checkpoint(State&, Logger&) {}
+  virtual void on_epoch_end(State&, Logger&) {}
+  virtual void on_epoch_checkpoint(State&, Logger&) {}
+  virtual void on_iteration_end(State&, Logger&) {}
+  virtual void on_iteration_checkpoint(State&, Logger&) {}
+  virtual void on_fit_end(State&, Logger&) {}
+  virtual void on_eval_before_all(State&, Logger&) {}
+  virtual void on_eval_start(State&, Logger&) {}
+  virtual void on_eval_batch_start(State&, Logger&) {}
+  virtual void on_eval_before_forward(State&, Logger&) {}
+  virtual void on_eval_after_forward(State&, Logger&) {}
+  virtual void on_eval_batch_end(State&, Logger&) {}
+  virtual void on_eval_end(State&, Logger&) {}
+  virtual void on_eval_after_all(State&, Logger&) {}
+  virtual void on_eval_standalone_start(State&, Logger&) {}
+  virtual void on_eval_standalone_end(State&, Logger&) {}
+  virtual void on_predict_start(State&, Logger&) {}
+  virtual void on_predict_batch_start(State&, Logger&) {}
+  virtual void on_predict_before_forward(State&, Logger&) {}
+  virtual void on_predict_after_forward(State&, Logger&) {}
+  virtual void on_predict_batch_end(State&, Logger&) {}
+  virtual void on_predict_end(State&, Logger&) {}
+
+ private:
+  std::string name_;
+};
+
+}  // namespace tempo

@@ -1,0 +1,16 @@
+#include "callbacks/logger.h"
+
+namespace tempo {
+
+Logger::Logger(std::vector<std::shared_ptr<LoggerDestination>> destinations)
+    : destinations_(std::move(destinations)) {}
+
+void Logger::log_metrics(const Metrics& metrics, std::optional<int64_t> step) {
+  for (auto& destination : destinations_) destination->log_metrics(metrics, step.value_or(step_));
+}
+
+void Logger::log_hyperparameters(const Hyperparameters& hyperparameters) {
+  for (auto& destination : destinations_) destination->log_hyperparameters(hyperparameters);
+}
+
+}  // namespace tempo

@@ -1,0 +1,44 @@
+// Logging: a Logger is what callbacks and the trainer log to; it hands every record to the
+// run's LoggerDestinations (console, file, TensorBoard...). A destination is itself a Callback,
+// so it also sees every event (to flush at EPOCH_END, close at FIT_END, and so on).
+// Metric records carry a step, by default the run's current batch count.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "callbacks/callback.h"
+
+namespace tempo {
+
+using Metrics = std::map<std::string, double>;
+using Hyperparameters = std::map<std::string, std::string>;
+
+class LoggerDestination : public Callback {
+ public:
+  virtual void log_metrics(const Metrics& metrics, int64_t step) = 0;
+  virtual void log_hyperparameters(const Hyperparameters& hyperparameters) = 0;
+};
+
+class Logger {
+ public:
+  Logger() = default;
+  explicit Logger(std::vector<std::shared_ptr<LoggerDestination>> destinations);
+
+  // `step` defaults to the step set by the trainer (the batch count).
+  void log_metrics(const Metrics& metrics, std::optional<int64_t> step = std::nullopt);
+  void log_hyperparameters(const Hyperparameters& hyperparameters);
+
+  void set_step(int64_t step) { step_ = step; }
+  const std::vector<std::shared_ptr<LoggerDestination>>& destinations() const { return destinations_; }
+
+ private:
+  std::vector<std::shared_ptr<LoggerDestination>> destinations_;
+  int64_t step_ = 0;
+};
+
+}  // namespace tempo

@@ -1,0 +1,26 @@
+// One batch of samples as the loader hands it to the trainer: inputs and targets whose first
+// dimension is the sample dimension. at::Tensor is the same type as torch::Tensor; the narrow
+// header keeps this include cheap for every layer above data/.
+// Invariant (kept by the loader, not enforced here): input.size(0) == target.size(0).
+// Throws only what LibTorch throws when moving tensors.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+
+namespace tempo {
+
+struct Batch {
+  at::Tensor input;
+  at::Tensor target;
+
+  // Number of samples; 0 for a default-constructed batch.
+  int64_t size() const;
+
+  // Both tensors on `device`; tensors already there are shared, not copied.
+  Batch to(const c10::Device& device, bool non_blocking = false) const;
+};
+
+}  // namespace tempo

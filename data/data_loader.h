@@ -1,0 +1,70 @@
+// Batches of a Dataset for one rank, addressed by (epoch, batch index) instead of iterated: any
+// batch of any epoch is produced in O(batch size), reading only that batch's samples, so resuming
+// mid-epoch costs nothing and the trainer keeps its position in State, not in an iterator.
+// Order and sharding follow DistributedSampler (PyTorch/Composer semantics); batches are
+// consecutive runs of the rank's samples, the last one short unless drop_last.
+// Invariants: batch_size >= 1; the dataset is non-empty; batch(e, k) depends only on (seed, e, k,
+// num_replicas, rank), so it is reproducible and the loader holds no per-epoch state. batch() is
+// const and safe to call from several threads if the dataset's get_batch is.
+// Throws: ConfigError for bad options, a negative epoch or a batch index out of range; DataError
+// for a null or empty dataset (and whatever the dataset throws).
+#pragma once
+
+#include "data/batch.h"
+#include "data/dataset.h"
+#include "data/sampler.h"
+
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace tempo {
+
+// Defaults follow PyTorch's DataLoader: batch_size 1, no shuffling, keep the short last batch.
+// Without a seed the loader uses the trainer's run seed (set_default_seed), else 0.
+struct DataLoaderOptions {
+  TORCH_ARG(int64_t, batch_size) = 1;
+  TORCH_ARG(bool, shuffle) = false;
+  TORCH_ARG(bool, drop_last) = false;
+  TORCH_ARG(std::optional<uint64_t>, seed) = std::nullopt;
+};
+
+class DataLoader {
+ public:
+  DataLoader(std::shared_ptr<Dataset> dataset, DataLoaderOptions options = {},
+             int64_t num_replicas = 1, int64_t rank = 0);
+
+  // Batches per epoch on this rank.
+  int64_t num_batches() const;
+  int64_t batch_size() const { return options_.batch_size(); }
+  // Samples per epoch on this rank (padding included, see DistributedSampler).
+  int64_t num_samples() const { return sampler_.num_samples(); }
+  // Samples in batch k: batch_size, except a short last batch when not drop_last.
+  int64_t num_samples_in_batch(int64_t batch_in_epoch) const;
+
+  Batch batch(int64_t epoch, int64_t batch_in_epoch) const;
+  // The dataset indices batch(epoch, k) reads, in order.
+  std::vector<int64_t> batch_indices(int64_t epoch, int64_t batch_in_epoch) const;
+
+  // Uses `seed` unless the options named one; the trainer passes its run seed here.
+  void set_default_seed(uint64_t seed);
+  // Uses `seed` whatever the options said: a resumed run must shuffle as the saved run did.
+  void set_seed(uint64_t seed);
+  uint64_t seed() const { return sampler_.seed(); }
+
+  const DataLoaderOptions& options() const { return options_; }
+  const DistributedSampler& sampler() const { return sampler_; }
+  const Dataset& dataset() const { return *dataset_; }
+
+ private:
+  void check_batch(int64_t batch_in_epoch) const;
+
+  std::shared_ptr<Dataset> dataset_;
+  DataLoaderOptions options_;
+  DistributedSampler sampler_;
+};
+
+}  // namespace tempo

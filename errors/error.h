@@ -1,0 +1,40 @@
+// The exception hierarchy of tempo. Every failure a user can cause ends in one of these, and the
+// message names the file, key or value at fault and what was expected, so that it can be acted on
+// without reading tempo's source. Header-only and free of LibTorch so every layer can use it.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace tempo {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A time string or a unit that does not fit ("1.5ba", mixing "ep" with "ba").
+class TimeError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Bad or unreadable training data (missing files, wrong magic numbers, sizes that do not match).
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A configuration value that cannot be used (YAML keys, option values, trainer arguments).
+class ConfigError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A checkpoint or a state tree that cannot be written, read or applied.
+class CheckpointError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace tempo

@@ -1,0 +1,207 @@
+#include "state/state.h"
+
+#include <fmt/format.h>
+#include <torch/optim/optimizer.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "data/data_loader.h"
+#include "errors/error.h"
+#include "state/model.h"
+#include "state/model_state.h"
+#include "state/optimizer_state.h"
+#include "state/scheduler.h"
+#include "state/timestamp_tree.h"
+#include "state/tree.h"
+
+namespace tempo {
+namespace {
+
+constexpr const char* kTempoVersion = "0.1.0";
+
+template <typename T, typename NameOf>
+std::vector<std::string> unique_names(const std::vector<std::shared_ptr<T>>& items, NameOf name_of) {
+  std::vector<std::string> names;
+  for (const auto& item : items) {
+    const auto base = name_of(*item);
+    auto name = base;
+    for (int n = 1; std::find(names.begin(), names.end(), name) != names.end(); ++n) {
+      name = fmt::format("{}_{}", base, n);
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
+c10::IValue metrics_tree(const std::map<std::string, double>& metrics) {
+  auto dict = new_tree_dict();
+  for (const auto& [name, value] : metrics) dict.insert(name, value);
+  return dict;
+}
+
+std::map<std::string, double> metrics_from_tree(const c10::IValue& value, const std::string& path) {
+  std::map<std::string, double> metrics;
+  auto dict = tree_dict(value, path);
+  for (const auto& entry : dict) {
+    const auto& name = entry.key().toStringRef();
+    metrics[name] = tree_double(dict, name, path);
+  }
+  return metrics;
+}
+
+}  // namespace
+
+State::State() = default;
+State::~State() = default;
+
+std::string State::register_callback_state(const std::string& key, std::shared_ptr<Stateful> stateful) {
+  auto taken = [this](const std::string& k) {
+    return std::any_of(callback_states_.begin(), callback_states_.end(),
+                       [&](const auto& entry) { return entry.first == k; });
+  };
+  auto unique = key;
+  for (int n = 1; taken(unique); ++n) unique = fmt::format("{}_{}", key, n);
+  callback_states_.emplace_back(unique, std::move(stateful));
+  return unique;
+}
+
+void State::request_stop(const std::string& reason) {
+  if (stop_requested_) return;
+  stop_requested_ = true;
+  stop_reason_ = reason;
+}
+
+double State::elapsed_fraction() const {
+  if (!max_duration) throw ConfigError("max_duration is not set: the elapsed fraction of training is unknown");
+  return timestamp.elapsed_fraction(*max_duration);
+}
+
+bool State::training_complete() const {
+  return stop_requested_ || (max_duration && elapsed_fraction() >= 1.0);
+}
+
+int64_t State::dataloader_len() const { return train_dataloader ? train_dataloader->num_batches() : 0; }
+
+c10::IValue State::state_dict() const {
+  auto dict = new_tree_dict();
+  dict.insert("model", model ? model_state_dict(*model) : c10::IValue(new_tree_dict()));
+
+  auto optimizer_names = unique_names(optimizers, [](const auto& o) { return optimizer_type_name(o); });
+  auto optimizers_tree = new_tree_dict();
+  for (size_t i = 0; i < optimizers.size(); ++i) {
+    optimizers_tree.insert(optimizer_names[i], optimizer_state_dict(*optimizers[i]));
+  }
+  dict.insert("optimizers", optimizers_tree);
+
+  auto scheduler_names = unique_names(schedulers, [](const Scheduler& s) { return s.name(); });
+  auto schedulers_tree = new_tree_dict();
+  for (size_t i = 0; i < schedulers.size(); ++i) schedulers_tree.insert(scheduler_names[i], schedulers[i]->state_dict());
+  dict.insert("schedulers", schedulers_tree);
+
+  dict.insert("algorithms", c10::impl::GenericList(c10::AnyType::get()));
+
+  auto callbacks_tree = new_tree_dict();
+  for (const auto& [key, stateful] : callback_states_) {
+    auto value = stateful->state_dict();
+    if (!value.isNone()) callbacks_tree.insert(key, value);
+  }
+  dict.insert("callbacks", callbacks_tree);
+
+  dict.insert("scaler", c10::IValue());
+  dict.insert("timestamp", timestamp_to_tree(timestamp));
+  dict.insert("rank_zero_seed", static_cast<int64_t>(rank_zero_seed));
+  dict.insert("train_metrics", metrics_tree(train_metrics));
+  auto eval_tree = new_tree_dict();
+  for (const auto& [label, metrics] : eval_metrics) eval_tree.insert(label, metrics_tree(metrics));
+  dict.insert("eval_metrics", eval_tree);
+  dict.insert("run_name", run_name);
+
+  auto dataset_state = new_tree_dict();
+  if (train_dataloader) {
+    auto train = new_tree_dict();
+    train.insert("seed", static_cast<int64_t>(train_dataloader->seed()));
+    train.insert("epoch", timestamp.epoch());
+    train.insert("batch_in_epoch", timestamp.batch_in_epoch());
+    dataset_state.insert("train", train);
+  }
+  dict.insert("dataset_state", dataset_state);
+  dict.insert("integrations", new_tree_dict());
+
+  auto metadata = new_tree_dict();
+  metadata.insert("tempo_version", kTempoVersion);
+  metadata.insert("torch_version", TORCH_VERSION);
+  dict.insert("metadata", metadata);
+  return dict;
+}
+
+std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptions& options) {
+  const std::string root = "state";
+  auto dict = tree_dict(tree, root);
+  if (!model) throw CheckpointError("cannot load a state tree: the run has no model");
+
+  // Check every part and prepare its new value; apply only when all of them fit.
+  std::vector<std::function<void()>> apply;
+  const auto model_tree = tree_at(dict, "model", root);
+  auto report = check_model_state_dict(*model, model_tree, "state/model", options.strict_model_weights);
+  apply.push_back([this, model_tree, &options] {
+    load_model_state_dict(*model, model_tree, "state/model", options.strict_model_weights);
+  });
+
+  if (!options.weights_only) {
+    auto saved_optimizers = tree_dict(tree_at(dict, "optimizers", root), "state/optimizers");
+    auto names = unique_names(optimizers, [](const auto& o) { return optimizer_type_name(o); });
+    if (saved_optimizers.size() != optimizers.size()) {
+      throw CheckpointError(fmt::format("state tree: 'state/optimizers' holds {} optimizers but the run has {}",
+                                        saved_optimizers.size(), optimizers.size()));
+    }
+    for (size_t i = 0; i < optimizers.size(); ++i) {
+      const auto path = "state/optimizers/" + names[i];
+      apply.push_back(prepare_optimizer_load(*optimizers[i], tree_at(saved_optimizers, names[i], "state/optimizers"), path));
+    }
+
+    auto saved_schedulers = tree_dict(tree_at(dict, "schedulers", root), "state/schedulers");
+    auto scheduler_names = unique_names(schedulers, [](const Scheduler& s) { return s.name(); });
+    for (size_t i = 0; i < schedulers.size(); ++i) {
+      auto value = tree_at(saved_schedulers, scheduler_names[i], "state/schedulers");
+      apply.push_back([s = schedulers[i], value] { s->load_state_dict(value); });
+    }
+
+    auto saved_callbacks = tree_dict(tree_at(dict, "callbacks", root), "state/callbacks");
+    for (const auto& [key, stateful] : callback_states_) {
+      if (!tree_has(saved_callbacks, key)) continue;  // a callback new to this run starts fresh
+      auto value = tree_at(saved_callbacks, key, "state/callbacks");
+      apply.push_back([s = stateful, value] { s->load_state_dict(value); });
+    }
+
+    auto new_timestamp = timestamp_from_tree(tree_at(dict, "timestamp", root), "state/timestamp");
+    auto seed = tree_int(dict, "rank_zero_seed", root);
+    auto train = metrics_from_tree(tree_at(dict, "train_metrics", root), "state/train_metrics");
+    std::map<std::string, std::map<std::string, double>> eval;
+    auto eval_tree = tree_dict(tree_at(dict, "eval_metrics", root), "state/eval_metrics");
+    for (const auto& entry : eval_tree) {
+      const auto& label = entry.key().toStringRef();
+      eval[label] = metrics_from_tree(entry.value(), "state/eval_metrics/" + label);
+    }
+    std::optional<uint64_t> data_seed;
+    auto dataset_state = tree_dict(tree_at(dict, "dataset_state", root), "state/dataset_state");
+    if (train_dataloader && tree_has(dataset_state, "train")) {
+      auto train_state = tree_dict(tree_at(dataset_state, "train", "state/dataset_state"), "state/dataset_state/train");
+      data_seed = static_cast<uint64_t>(tree_int(train_state, "seed", "state/dataset_state/train"));
+    }
+    apply.push_back([this, new_timestamp, seed, train, eval, data_seed] {
+      timestamp = new_timestamp;
+      previous_timestamp.reset();
+      rank_zero_seed = static_cast<uint64_t>(seed);
+      train_metrics = train;
+      eval_metrics = eval;
+      if (data_seed) train_dataloader->set_seed(*data_seed);
+    });
+  }
+
+  for (auto& step : apply) step();
+  return report;
+}
+
+}  // namespace tempo

@@ -1,0 +1,107 @@
+// Everything a run is made of and everything that must survive a crash: the model, optimizers,
+// schedulers, data position, timestamp, seeds, metrics and the state of every callback.
+// Callbacks read and change the run only through the State they are handed; loop counters live
+// here (in `timestamp`), never in locals of the training loop, which is what makes a
+// mid-epoch resume exact.
+//
+// state_dict() gives Composer's "state" tree, in Composer's key order: model, optimizers,
+// schedulers, algorithms, callbacks, scaler, timestamp, rank_zero_seed, train_metrics,
+// eval_metrics, run_name, dataset_state, integrations, metadata. Its tensors alias the live
+// ones (as in PyTorch); write or copy it before training on. load_state_dict() checks the whole
+// tree against this run first and throws CheckpointError, naming the path at fault, before it
+// changes anything.
+#pragma once
+
+#include <ATen/core/ivalue.h>
+#include <c10/core/Device.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/batch.h"
+#include "state/stateful.h"
+#include "time/time_quantity.h"
+#include "time/timestamp.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace tempo {
+
+class DataLoader;
+class Model;
+class Scheduler;
+
+// How load_state_dict() applies a tree (Composer's load_* options).
+struct StateLoadOptions {
+  bool strict_model_weights = true;
+  bool weights_only = false;
+};
+
+class State {
+ public:
+  State();
+  ~State();
+
+  // What is trained.
+  std::shared_ptr<Model> model;
+  std::vector<std::shared_ptr<torch::optim::Optimizer>> optimizers;
+  std::vector<std::shared_ptr<Scheduler>> schedulers;
+  std::shared_ptr<DataLoader> train_dataloader;
+  c10::Device device{c10::kCPU};
+
+  // Where the run stands.
+  Timestamp timestamp;
+  std::optional<Timestamp> previous_timestamp;  // before the last batch or epoch step
+  std::optional<Time> max_duration;
+  std::string run_name;
+  uint64_t rank_zero_seed = 0;
+  int64_t rank = 0;
+  int64_t world_size = 1;
+
+  // What the current batch produced; set between the events that produce them.
+  Batch batch;
+  torch::Tensor outputs;
+  torch::Tensor loss;
+
+  // Metric values by name, and for evaluation by dataloader label first ("eval").
+  std::map<std::string, double> train_metrics;
+  std::map<std::string, std::map<std::string, double>> eval_metrics;
+
+  // Registers an object whose state is saved under state/callbacks/<key>. Keys are unique per
+  // instance: a second object asking for a taken key gets "<key>_1", "<key>_2"...; the key
+  // actually used is returned. Registration order must be the same when a run resumes.
+  std::string register_callback_state(const std::string& key, std::shared_ptr<Stateful> stateful);
+  const std::vector<std::pair<std::string, std::shared_ptr<Stateful>>>& callback_states() const {
+    return callback_states_;
+  }
+
+  // Asks the trainer to end fit() at the next batch or epoch boundary; FIT_END, the final
+  // checkpoint and the loggers still run. The first reason given is kept.
+  void request_stop(const std::string& reason);
+  bool stop_requested() const { return stop_requested_; }
+  const std::string& stop_reason() const { return stop_reason_; }
+
+  // Fraction of max_duration elapsed (Composer's get_elapsed_duration); 1.0 when reached.
+  double elapsed_fraction() const;
+  // max_duration reached, or a stop requested: the moment for end-of-training work.
+  bool training_complete() const;
+  // Batches in one training epoch on this rank; 0 without a train dataloader.
+  int64_t dataloader_len() const;
+
+  c10::IValue state_dict() const;
+  // Returns a note on what was skipped (non-strict model loading); empty when nothing was.
+  std::string load_state_dict(const c10::IValue& tree, const StateLoadOptions& options = {});
+
+ private:
+  std::vector<std::pair<std::string, std::shared_ptr<Stateful>>> callback_states_;
+  bool stop_requested_ = false;
+  std::string stop_reason_;
+};
+
+}  // namespace tempo

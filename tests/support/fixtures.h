@@ -1,0 +1,112 @@
+// Small synthetic data and models shared by the LibTorch test suites.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "callbacks/callback.h"
+#include "data/data_loader.h"
+#include "data/dataset.h"
+#include "state/model.h"
+#include "state/state.h"
+#include "trainer/trainer.h"
+
+// Lets doctest print vectors when a comparison fails.
+namespace doctest {
+template <typename T>
+struct StringMaker<std::vector<T>> {
+  static String convert(const std::vector<T>& v) {
+    std::ostringstream out;
+    out << "{";
+    for (size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << v[i];
+    out << "}";
+    return out.str().c_str();
+  }
+};
+}  // namespace doctest
+
+namespace tempo::testing {
+
+// Two Gaussian blobs in `features` dimensions, labels 0/1, from a fixed generator.
+inline std::shared_ptr<TensorDataset> blobs(int64_t n, int64_t features = 8, uint64_t seed = 123) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  auto labels = torch::randint(0, 2, {n}, gen, torch::kLong);
+  auto centres = (labels.to(torch::kFloat).unsqueeze(1) * 2 - 1) * 1.5;
+  auto x = torch::randn({n, features}, gen) + centres;
+  return std::make_shared<TensorDataset>(x, labels);
+}
+
+inline std::shared_ptr<DataLoader> loader(std::shared_ptr<Dataset> data, int64_t batch_size, bool shuffle = true) {
+  return std::make_shared<DataLoader>(std::move(data), DataLoaderOptions().batch_size(batch_size).shuffle(shuffle));
+}
+
+// Dropout makes the run draw from the CPU generator, so resume tests also test RNG restore.
+class TinyNet : public Model {
+ public:
+  explicit TinyNet(int64_t features = 8, double dropout = 0.1)
+      : fc1(register_module("fc1", torch::nn::Linear(features, 16))),
+        drop(register_module("drop", torch::nn::Dropout(dropout))),
+        fc2(register_module("fc2", torch::nn::Linear(16, 2))) {}
+  torch::Tensor forward(const torch::Tensor& x) override { return fc2(drop(torch::relu(fc1(x)))); }
+
+  torch::nn::Linear fc1;
+  torch::nn::Dropout drop;
+  torch::nn::Linear fc2;
+};
+
+// Records every event it sees, by name.
+class EventRecorder : public Callback {
+ public:
+  std::vector<std::string> events;
+
+ protected:
+  void on_event(Event event, State&, Logger&) override { events.push_back(to_string(event)); }
+};
+
+struct Run {
+  std::shared_ptr<TinyNet> model;
+  std::shared_ptr<torch::optim::Adam> optimizer;
+  std::unique_ptr<Trainer> trainer;
+};
+
+// A complete trainer over `train` with Adam; the model is initialised from `init_seed`.
+inline Run make_run(std::shared_ptr<Dataset> train, const std::string& max_duration, uint64_t seed = 42,
+                    uint64_t init_seed = 7, std::vector<std::shared_ptr<Callback>> callbacks = {},
+                    int64_t batch_size = 4) {
+  torch::manual_seed(init_seed);
+  Run run;
+  run.model = std::make_shared<TinyNet>();
+  run.optimizer = std::make_shared<torch::optim::Adam>(run.model->parameters(), torch::optim::AdamOptions(1e-2));
+  run.trainer = std::make_unique<Trainer>(TrainerOptions()
+                                              .model(run.model)
+                                              .train_dataloader(loader(std::move(train), batch_size))
+                                              .optimizers({run.optimizer})
+                                              .callbacks(std::move(callbacks))
+                                              .max_duration(max_duration)
+                                              .seed(seed)
+                                              .run_name("test-run"));
+  return run;
+}
+
+// Every parameter and buffer, flattened, for bit-exact comparisons.
+inline std::vector<torch::Tensor> weights(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : module.parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+inline bool bit_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].sizes().equals(b[i].sizes()) || !torch::equal(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace tempo::testing

@@ -1,0 +1,300 @@
+#include "trainer/trainer.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <random>
+
+#include "data/data_loader.h"
+#include "errors/error.h"
+#include "state/model.h"
+#include "state/rng.h"
+#include "state/scheduler.h"
+#include "state/tree.h"
+#include "trainer/device.h"
+#include "trainer/engine.h"
+
+namespace tempo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string default_run_name() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::random_device random;
+  return fmt::format("run-{}-{:04x}", std::chrono::duration_cast<std::chrono::seconds>(now).count(),
+                     random() & 0xffff);
+}
+
+uint64_t random_seed() {
+  std::random_device random;
+  // Composer draws seeds below 2**32 too, so they survive any int conversion.
+  return random() & 0xffffffffULL;
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(std::make_unique<State>()) {
+  auto& state = *state_;
+  if (!options_.model()) throw ConfigError("Trainer: 'model' is required");
+  if (!options_.train_dataloader()) throw ConfigError("Trainer: 'train_dataloader' is required");
+  if (options_.optimizers().empty()) throw ConfigError("Trainer: 'optimizers' needs at least one optimizer");
+  if (options_.max_duration()) check_max_duration(*options_.max_duration());
+
+  state.device = resolve_device(options_.device());
+  state.model = options_.model();
+  state.model->to(state.device);
+  state.optimizers = options_.optimizers();
+  state.schedulers = options_.schedulers();
+  state.train_dataloader = options_.train_dataloader();
+  state.max_duration = options_.max_duration();
+  state.run_name = options_.run_name().empty() ? default_run_name() : options_.run_name();
+  state.rank_zero_seed = options_.seed().value_or(random_seed());
+  state.train_dataloader->set_default_seed(state.rank_zero_seed);
+
+  evaluators_ = options_.evaluators();
+  if (options_.eval_dataloader()) {
+    evaluators_.insert(evaluators_.begin(), Evaluator{"eval", options_.eval_dataloader(), std::nullopt,
+                                                      options_.eval_subset_num_batches()});
+  }
+  for (auto& evaluator : evaluators_) {
+    if (!evaluator.dataloader) throw ConfigError(fmt::format("evaluator '{}' has no dataloader", evaluator.label));
+    const auto& interval = evaluator.eval_interval.value_or(options_.eval_interval());
+    eval_schedules_.push_back(interval.make_scheduler(/*include_end_of_training=*/true,
+                                                      /*checkpoint_events=*/false, {Event::FIT_END}));
+  }
+
+  logger_ = std::make_unique<Logger>(options_.loggers());
+  for (auto& callback : options_.callbacks()) state.register_callback_state(callback->name(), callback);
+  for (auto& destination : options_.loggers()) state.register_callback_state(destination->name(), destination);
+  engine_ = std::make_unique<Engine>(state, *logger_, options_.callbacks());
+
+  seed_all(state.rank_zero_seed + static_cast<uint64_t>(state.rank));
+  engine_->run_event(Event::INIT);
+  logger_->log_hyperparameters({{"rank_zero_seed", std::to_string(state.rank_zero_seed)},
+                                {"run_name", state.run_name}});
+  engine_->run_event(Event::BEFORE_LOAD);
+  engine_->run_event(Event::AFTER_LOAD);
+  // Callbacks may draw random numbers at INIT; reseed so the run starts from the seed alone.
+  seed_all(state.rank_zero_seed + static_cast<uint64_t>(state.rank));
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::fit(const Time& duration) {
+  if (duration.unit() == TimeUnit::DURATION || duration.unit() == TimeUnit::SECOND) {
+    throw ConfigError(fmt::format("fit(duration={}): the duration must be in ep, ba, sp, tok or iter",
+                                  to_string(duration)));
+  }
+  state_->max_duration = duration + state_->timestamp.get(duration.unit());
+  fit();
+}
+
+void Trainer::fit() {
+  auto& state = *state_;
+  if (!state.max_duration) {
+    throw ConfigError("fit(): max_duration is not set; set TrainerOptions::max_duration or call fit(duration)");
+  }
+  if (state.elapsed_fraction() >= 1.0) {
+    throw ConfigError(fmt::format(
+        "fit(): max_duration {} is already reached (the run is at {}); call fit(duration) to train further",
+        to_string(*state.max_duration), to_string(state.timestamp.get(state.max_duration->unit()))));
+  }
+  if (state.dataloader_len() <= 0) throw ConfigError("fit(): the train dataloader yields no batches");
+  train_loop();
+}
+
+void Trainer::train_loop() {
+  auto& state = *state_;
+  auto& loader = *state.train_dataloader;
+  engine_->run_event(Event::FIT_START);
+  state.model->train();
+  auto last_wct = Clock::now();
+
+  while (state.elapsed_fraction() < 1.0 && !state.stop_requested()) {
+    if (state.timestamp.epoch_in_iteration() == 0 && state.timestamp.batch_in_epoch() == 0) {
+      engine_->run_event(Event::ITERATION_START);
+    }
+    if (state.timestamp.batch_in_epoch() == 0) {
+      engine_->run_event(Event::EPOCH_START);
+      logger_->log_metrics({{"time/epoch", static_cast<double>(state.timestamp.epoch())}});
+    }
+
+    const int64_t num_batches = loader.num_batches();
+    bool finished_epoch_early = false;
+    while (true) {
+      engine_->run_event(Event::BEFORE_DATALOADER);
+      if (state.timestamp.batch_in_epoch() >= num_batches) break;  // the loader is exhausted
+      state.batch = loader.batch(state.timestamp.epoch(), state.timestamp.batch_in_epoch()).to(state.device);
+      const int64_t num_samples = state.batch.size();
+      engine_->run_event(Event::AFTER_DATALOADER);
+      engine_->run_event(Event::BATCH_START);
+
+      train_batch();
+      const double loss = state.loss.item<double>();
+      state.train_metrics["loss"] = loss;
+      logger_->log_metrics({{"loss/train/total", loss}});
+
+      const auto now = Clock::now();
+      const double batch_time = std::chrono::duration<double>(now - last_wct).count();
+      last_wct = now;
+      for (auto& scheduler : state.schedulers) scheduler->step(state);
+
+      state.previous_timestamp = state.timestamp;
+      state.timestamp = state.timestamp.to_next_batch(num_samples, 0, batch_time);
+      engine_->run_event(Event::BATCH_END);
+
+      // Evaluation time is not training time.
+      const auto eval_start = Clock::now();
+      run_evaluators(Event::BATCH_END);
+      last_wct += Clock::now() - eval_start;
+
+      engine_->run_event(Event::BATCH_CHECKPOINT);
+      if (state.elapsed_fraction() >= 1.0 || state.stop_requested()) {
+        finished_epoch_early = true;
+        break;
+      }
+    }
+
+    if (!finished_epoch_early || state.timestamp.batch_in_epoch() == num_batches) {
+      state.previous_timestamp = state.timestamp;
+      state.timestamp = state.timestamp.to_next_epoch();
+      engine_->run_event(Event::EPOCH_END);
+      const auto eval_start = Clock::now();
+      run_evaluators(Event::EPOCH_END);
+      last_wct += Clock::now() - eval_start;
+      engine_->run_event(Event::EPOCH_CHECKPOINT);
+    }
+  }
+
+  logger_->log_metrics({{"time/epoch", static_cast<double>(state.timestamp.epoch())},
+                        {"time/batch", static_cast<double>(state.timestamp.batch())},
+                        {"time/sample", static_cast<double>(state.timestamp.sample())}});
+  engine_->run_event(Event::FIT_END);
+  run_evaluators(Event::FIT_END);
+}
+
+void Trainer::zero_grads() {
+  // Setting gradients to none (PyTorch 2's default) skips a memset per parameter per step.
+  for (auto& optimizer : state_->optimizers) {
+    for (auto& group : optimizer->param_groups()) {
+      for (auto& param : group.params()) {
+        if (param.grad().defined()) param.mutable_grad() = at::Tensor();
+      }
+    }
+  }
+}
+
+void Trainer::train_batch() {
+  auto& state = *state_;
+  engine_->run_event(Event::BEFORE_TRAIN_BATCH);
+  zero_grads();
+  engine_->run_event(Event::BEFORE_FORWARD);
+  state.outputs = state.model->forward(state.batch.input);
+  engine_->run_event(Event::AFTER_FORWARD);
+  engine_->run_event(Event::BEFORE_LOSS);
+  state.loss = state.model->loss(state.outputs, state.batch);
+  engine_->run_event(Event::AFTER_LOSS);
+  engine_->run_event(Event::BEFORE_BACKWARD);
+  state.loss.backward();
+  engine_->run_event(Event::AFTER_BACKWARD);
+  engine_->run_event(Event::AFTER_TRAIN_BATCH);
+  for (auto& optimizer : state.optimizers) optimizer->step();
+  // Drop the graph's reference now rather than at the next batch.
+  state.loss = state.loss.detach();
+  state.outputs = state.outputs.detach();
+}
+
+void Trainer::run_evaluators(Event event) {
+  std::vector<size_t> due;
+  for (size_t i = 0; i < evaluators_.size(); ++i) {
+    if (eval_schedules_[i](*state_, event)) due.push_back(i);
+  }
+  if (due.empty()) return;
+  engine_->run_event(Event::EVAL_BEFORE_ALL);
+  for (auto i : due) eval_loop(evaluators_[i]);
+  engine_->run_event(Event::EVAL_AFTER_ALL);
+}
+
+void Trainer::eval_loop(Evaluator& evaluator) {
+  auto& state = *state_;
+  auto& loader = *evaluator.dataloader;
+  const auto saved_batch = state.batch;
+  const auto saved_outputs = state.outputs;
+  engine_->run_event(Event::EVAL_START);
+  state.model->eval();
+  int64_t num_batches = loader.num_batches();
+  if (evaluator.subset_num_batches >= 0) num_batches = std::min(num_batches, evaluator.subset_num_batches);
+
+  double loss_sum = 0.0;
+  int64_t correct = 0, seen = 0;
+  bool classification = true;
+  {
+    torch::NoGradGuard no_grad;
+    for (int64_t k = 0; k < num_batches; ++k) {
+      engine_->run_event(Event::EVAL_BATCH_START);
+      state.batch = loader.batch(0, k).to(state.device);
+      engine_->run_event(Event::EVAL_BEFORE_FORWARD);
+      state.outputs = state.model->forward(state.batch.input);
+      engine_->run_event(Event::EVAL_AFTER_FORWARD);
+      const auto n = state.batch.size();
+      loss_sum += state.model->loss(state.outputs, state.batch).item<double>() * static_cast<double>(n);
+      classification = classification && state.outputs.dim() == 2 && state.batch.target.dim() == 1 &&
+                       state.batch.target.scalar_type() == torch::kLong;
+      if (classification) correct += state.outputs.argmax(1).eq(state.batch.target).sum().item<int64_t>();
+      seen += n;
+      engine_->run_event(Event::EVAL_BATCH_END);
+    }
+  }
+  auto& metrics = state.eval_metrics[evaluator.label];
+  if (seen > 0) {
+    metrics["CrossEntropy"] = loss_sum / static_cast<double>(seen);
+    if (classification) metrics["Accuracy"] = static_cast<double>(correct) / static_cast<double>(seen);
+    Metrics logged;
+    for (const auto& [name, value] : metrics) logged[fmt::format("metrics/{}/{}", evaluator.label, name)] = value;
+    logger_->log_metrics(logged);
+  }
+  engine_->run_event(Event::EVAL_END);
+  state.model->train();
+  state.batch = saved_batch;
+  state.outputs = saved_outputs;
+}
+
+void Trainer::eval() {
+  engine_->run_event(Event::EVAL_STANDALONE_START);
+  for (auto& evaluator : evaluators_) eval_loop(evaluator);
+  engine_->run_event(Event::EVAL_STANDALONE_END);
+}
+
+c10::IValue Trainer::state_dict() const {
+  auto checkpoint = new_tree_dict();
+  checkpoint.insert("state", state_->state_dict());
+  c10::impl::GenericList rng(c10::AnyType::get());
+  rng.push_back(rng_state_dict());
+  checkpoint.insert("rng", rng);
+  return checkpoint;
+}
+
+std::string Trainer::load_state_dict(const c10::IValue& checkpoint, const StateLoadOptions& options) {
+  auto dict = tree_dict(checkpoint, "");
+  c10::IValue rng;
+  if (!options.weights_only && tree_has(dict, "rng")) {
+    auto list = tree_at(dict, "rng", "");
+    if (!list.isList()) throw CheckpointError("state tree: 'rng' should be a list with one entry per rank");
+    const auto ranks = list.toList();
+    if (state_->rank < static_cast<int64_t>(ranks.size())) {
+      rng = ranks.get(state_->rank);
+      auto entry = tree_dict(rng, fmt::format("rng/{}", state_->rank));
+      auto torch_state = tree_tensor(entry, "torch", fmt::format("rng/{}", state_->rank));
+      if (torch_state.scalar_type() != torch::kByte) {
+        throw CheckpointError(fmt::format("state tree: 'rng/{}/torch' should be a uint8 tensor", state_->rank));
+      }
+    }
+  }
+  auto report = state_->load_state_dict(tree_at(dict, "state", ""), options);
+  if (!rng.isNone()) load_rng_state_dict(rng);
+  return report;
+}
+
+}  // namespace tempo

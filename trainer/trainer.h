@@ -1,0 +1,75 @@
+// The Trainer: builds a State from TrainerOptions and runs Composer's training loop over it,
+// firing every event in Composer's order (composer/trainer/trainer.py):
+//   ctor: INIT, BEFORE_LOAD, AFTER_LOAD
+//   fit:  FIT_START, ITERATION_START (first epoch only), then per epoch EPOCH_START and per batch
+//         BEFORE_DATALOADER, AFTER_DATALOADER, BATCH_START, BEFORE_TRAIN_BATCH, BEFORE_FORWARD,
+//         AFTER_FORWARD, BEFORE_LOSS, AFTER_LOSS, BEFORE_BACKWARD, AFTER_BACKWARD,
+//         AFTER_TRAIN_BATCH, (optimizer step) BATCH_END, [batch-interval evaluation],
+//         BATCH_CHECKPOINT; when the loader is exhausted one more BEFORE_DATALOADER, then
+//         EPOCH_END, [epoch-interval evaluation], EPOCH_CHECKPOINT; at the end FIT_END and, if
+//         the last evaluation was not at the final batch, one more evaluation.
+//   An evaluation is EVAL_BEFORE_ALL, per evaluator EVAL_START, per batch EVAL_BATCH_START,
+//   EVAL_BEFORE_FORWARD, EVAL_AFTER_FORWARD, EVAL_BATCH_END, then EVAL_END; EVAL_AFTER_ALL.
+// Training that stops mid-epoch (max_duration in batches, or a stop request) fires no
+// EPOCH_END. All loop counters live in state().timestamp, so fit() can start at any batch.
+//
+// Throws ConfigError from the constructor for options that cannot work (no model, no
+// optimizer, no train loader, a max_duration in "dur" or "sec", an unusable device).
+#pragma once
+
+#include <ATen/core/ivalue.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "state/state.h"
+#include "trainer/trainer_options.h"
+
+namespace tempo {
+
+class Engine;
+
+class Trainer {
+ public:
+  explicit Trainer(TrainerOptions options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Trains from the current timestamp to max_duration. Throws ConfigError when max_duration is
+  // unset or already reached.
+  void fit();
+  // Composer's fit(duration=...): trains `duration` more (max_duration becomes the current
+  // count in that unit plus `duration`).
+  void fit(const Time& duration);
+  // Standalone evaluation of every evaluator: EVAL_STANDALONE_START ... EVAL_STANDALONE_END.
+  void eval();
+
+  State& state() { return *state_; }
+  const State& state() const { return *state_; }
+  Logger& logger() { return *logger_; }
+
+  // The whole run as a checkpoint tree: {"state": state().state_dict(), "rng": [this rank's
+  // generators]}, Composer's anatomy.
+  c10::IValue state_dict() const;
+  // Takes back such a tree. Checks it all before changing anything; throws CheckpointError.
+  // Returns a note on what non-strict loading skipped.
+  std::string load_state_dict(const c10::IValue& checkpoint, const StateLoadOptions& options = {});
+
+ private:
+  void train_loop();
+  void train_batch();
+  void run_evaluators(Event event);
+  void eval_loop(Evaluator& evaluator);
+  void zero_grads();
+
+  TrainerOptions options_;
+  std::unique_ptr<State> state_;
+  std::unique_ptr<Logger> logger_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<Evaluator> evaluators_;
+  std::vector<IntervalPredicate> eval_schedules_;
+};
+
+}  // namespace tempo

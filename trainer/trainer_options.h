@@ -1,0 +1,60 @@
+// The Trainer's arguments, with Composer's names, as a struct with chained setters in
+// LibTorch's style: TrainerOptions().model(m).train_dataloader(d).max_duration("2ep").
+// Time-valued options take a Time or a time string; strings are parsed (and rejected with a
+// TimeError naming the string) when set.
+#pragma once
+
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "callbacks/callback.h"
+#include "callbacks/interval.h"
+#include "callbacks/logger.h"
+#include "state/scheduler.h"
+#include "time/time_quantity.h"
+#include "trainer/evaluator.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace tempo {
+
+class DataLoader;
+class Model;
+
+struct TrainerOptions {
+  TORCH_ARG(std::shared_ptr<Model>, model);
+  TORCH_ARG(std::shared_ptr<DataLoader>, train_dataloader);
+  // Shortcut for one evaluator labelled "eval"; more go in `evaluators`.
+  TORCH_ARG(std::shared_ptr<DataLoader>, eval_dataloader);
+  TORCH_ARG(std::vector<Evaluator>, evaluators);
+  TORCH_ARG(Interval, eval_interval) = Time(1, TimeUnit::EPOCH);
+  TORCH_ARG(int64_t, eval_subset_num_batches) = -1;
+  TORCH_ARG(std::vector<std::shared_ptr<torch::optim::Optimizer>>, optimizers);
+  TORCH_ARG(std::vector<std::shared_ptr<Scheduler>>, schedulers);
+  TORCH_ARG(std::vector<std::shared_ptr<Callback>>, callbacks);
+  TORCH_ARG(std::vector<std::shared_ptr<LoggerDestination>>, loggers);
+  // Unset: a random seed is drawn and logged (Composer's behaviour).
+  TORCH_ARG(std::optional<uint64_t>, seed);
+  // Unset: a name is made from the start time.
+  TORCH_ARG(std::string, run_name);
+  // "cpu", "cuda", "cuda:N", or "auto" (cuda when available).
+  TORCH_ARG(std::string, device) = "cpu";
+
+ public:
+  TrainerOptions& max_duration(const Time& duration);
+  TrainerOptions& max_duration(const std::string& duration) { return max_duration(Time::parse(duration)); }
+  TrainerOptions& max_duration(const char* duration) { return max_duration(Time::parse(duration)); }
+  const std::optional<Time>& max_duration() const { return max_duration_; }
+
+ private:
+  std::optional<Time> max_duration_;
+};
+
+}  // namespace tempo
