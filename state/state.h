@@ -86,6 +86,11 @@ class State {
   void request_stop(const std::string& reason);
   bool stop_requested() const { return stop_requested_; }
   const std::string& stop_reason() const { return stop_reason_; }
+  // fit() calls this: a new fit() is a new request to train.
+  void clear_stop_request() {
+    stop_requested_ = false;
+    stop_reason_.clear();
+  }
 
   // Fraction of max_duration elapsed (Composer's get_elapsed_duration); 1.0 when reached.
   double elapsed_fraction() const;

@@ -114,5 +114,10 @@ TEST_SUITE("trainer") {
     CHECK(std::count(recorder->events.begin(), recorder->events.end(), "epoch_end") == 0);
     CHECK(recorder->events.back() == "fit_end");
     CHECK(recorder->events[recorder->events.size() - 2] == "batch_checkpoint");
+
+    // A new fit() is a new request to train: it goes on from batch 3.
+    run.trainer->fit(Time::parse("2ba"));
+    CHECK(run.trainer->state().timestamp.batch() == 5);
+    CHECK_FALSE(run.trainer->state().stop_requested());
   }
 }
