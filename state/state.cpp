@@ -140,64 +140,91 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
   const std::string root = "state";
   auto dict = tree_dict(tree, root);
   if (!model) throw CheckpointError("cannot load a state tree: the run has no model");
+  // Sections may be absent (dropped by load_ignore_keys, or never saved, as in a weights-only
+  // file): what is absent keeps its current value, as in Composer.
+  if (options.weights_only && !tree_has(dict, "model")) {
+    throw CheckpointError("state tree: 'state/model' is missing, so there are no weights to load");
+  }
 
   // Check every part and prepare its new value; apply only when all of them fit.
   std::vector<std::function<void()>> apply;
-  const auto model_tree = tree_at(dict, "model", root);
-  auto report = check_model_state_dict(*model, model_tree, "state/model", options.strict_model_weights);
-  apply.push_back([this, model_tree, &options] {
-    load_model_state_dict(*model, model_tree, "state/model", options.strict_model_weights);
-  });
+  std::string report;
+  if (tree_has(dict, "model")) {
+    const auto model_tree = tree_at(dict, "model", root);
+    report = check_model_state_dict(*model, model_tree, "state/model", options.strict_model_weights);
+    apply.push_back([this, model_tree, strict = options.strict_model_weights] {
+      load_model_state_dict(*model, model_tree, "state/model", strict);
+    });
+  }
+  if (options.weights_only) {
+    for (auto& step : apply) step();
+    return report;
+  }
 
-  if (!options.weights_only) {
-    auto saved_optimizers = tree_dict(tree_at(dict, "optimizers", root), "state/optimizers");
+  if (tree_has(dict, "optimizers")) {
+    auto saved = tree_dict(tree_at(dict, "optimizers", root), "state/optimizers");
     auto names = unique_names(optimizers, [](const auto& o) { return optimizer_type_name(o); });
-    if (saved_optimizers.size() != optimizers.size()) {
+    if (saved.size() != 0 && saved.size() != optimizers.size()) {
       throw CheckpointError(fmt::format("state tree: 'state/optimizers' holds {} optimizers but the run has {}",
-                                        saved_optimizers.size(), optimizers.size()));
+                                        saved.size(), optimizers.size()));
     }
-    for (size_t i = 0; i < optimizers.size(); ++i) {
+    for (size_t i = 0; i < optimizers.size() && saved.size() != 0; ++i) {
       const auto path = "state/optimizers/" + names[i];
-      apply.push_back(prepare_optimizer_load(*optimizers[i], tree_at(saved_optimizers, names[i], "state/optimizers"), path));
+      apply.push_back(prepare_optimizer_load(*optimizers[i], tree_at(saved, names[i], "state/optimizers"), path));
     }
+  }
 
-    auto saved_schedulers = tree_dict(tree_at(dict, "schedulers", root), "state/schedulers");
-    auto scheduler_names = unique_names(schedulers, [](const Scheduler& s) { return s.name(); });
+  if (tree_has(dict, "schedulers")) {
+    auto saved = tree_dict(tree_at(dict, "schedulers", root), "state/schedulers");
+    auto names = unique_names(schedulers, [](const Scheduler& s) { return s.name(); });
     for (size_t i = 0; i < schedulers.size(); ++i) {
-      auto value = tree_at(saved_schedulers, scheduler_names[i], "state/schedulers");
+      if (!tree_has(saved, names[i])) continue;
+      auto value = tree_at(saved, names[i], "state/schedulers");
       apply.push_back([s = schedulers[i], value] { s->load_state_dict(value); });
     }
+  }
 
-    auto saved_callbacks = tree_dict(tree_at(dict, "callbacks", root), "state/callbacks");
+  if (tree_has(dict, "callbacks")) {
+    auto saved = tree_dict(tree_at(dict, "callbacks", root), "state/callbacks");
     for (const auto& [key, stateful] : callback_states_) {
-      if (!tree_has(saved_callbacks, key)) continue;  // a callback new to this run starts fresh
-      auto value = tree_at(saved_callbacks, key, "state/callbacks");
+      if (!tree_has(saved, key)) continue;  // a callback new to this run starts fresh
+      auto value = tree_at(saved, key, "state/callbacks");
       apply.push_back([s = stateful, value] { s->load_state_dict(value); });
     }
+  }
 
-    auto new_timestamp = timestamp_from_tree(tree_at(dict, "timestamp", root), "state/timestamp");
+  if (tree_has(dict, "timestamp")) {
+    auto loaded = timestamp_from_tree(tree_at(dict, "timestamp", root), "state/timestamp");
+    apply.push_back([this, loaded] {
+      timestamp = loaded;
+      previous_timestamp.reset();
+    });
+  }
+  if (tree_has(dict, "rank_zero_seed")) {
     auto seed = tree_int(dict, "rank_zero_seed", root);
+    apply.push_back([this, seed] { rank_zero_seed = static_cast<uint64_t>(seed); });
+  }
+  if (tree_has(dict, "train_metrics")) {
     auto train = metrics_from_tree(tree_at(dict, "train_metrics", root), "state/train_metrics");
+    apply.push_back([this, train] { train_metrics = train; });
+  }
+  if (tree_has(dict, "eval_metrics")) {
     std::map<std::string, std::map<std::string, double>> eval;
     auto eval_tree = tree_dict(tree_at(dict, "eval_metrics", root), "state/eval_metrics");
     for (const auto& entry : eval_tree) {
       const auto& label = entry.key().toStringRef();
       eval[label] = metrics_from_tree(entry.value(), "state/eval_metrics/" + label);
     }
-    std::optional<uint64_t> data_seed;
+    apply.push_back([this, eval] { eval_metrics = eval; });
+  }
+  if (tree_has(dict, "dataset_state") && train_dataloader) {
     auto dataset_state = tree_dict(tree_at(dict, "dataset_state", root), "state/dataset_state");
-    if (train_dataloader && tree_has(dataset_state, "train")) {
-      auto train_state = tree_dict(tree_at(dataset_state, "train", "state/dataset_state"), "state/dataset_state/train");
-      data_seed = static_cast<uint64_t>(tree_int(train_state, "seed", "state/dataset_state/train"));
+    if (tree_has(dataset_state, "train")) {
+      const std::string path = "state/dataset_state/train";
+      auto train_state = tree_dict(tree_at(dataset_state, "train", "state/dataset_state"), path);
+      auto data_seed = static_cast<uint64_t>(tree_int(train_state, "seed", path));
+      apply.push_back([this, data_seed] { train_dataloader->set_seed(data_seed); });
     }
-    apply.push_back([this, new_timestamp, seed, train, eval, data_seed] {
-      timestamp = new_timestamp;
-      previous_timestamp.reset();
-      rank_zero_seed = static_cast<uint64_t>(seed);
-      train_metrics = train;
-      eval_metrics = eval;
-      if (data_seed) train_dataloader->set_seed(*data_seed);
-    });
   }
 
   for (auto& step : apply) step();

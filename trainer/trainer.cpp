@@ -4,14 +4,17 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
 #include <random>
 
 #include "data/data_loader.h"
 #include "errors/error.h"
+#include "state/checkpoint_tree.h"
 #include "state/model.h"
 #include "state/rng.h"
 #include "state/scheduler.h"
 #include "state/tree.h"
+#include "trainer/checkpoint_loading.h"
 #include "trainer/device.h"
 #include "trainer/engine.h"
 
@@ -50,6 +53,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   state.train_dataloader = options_.train_dataloader();
   state.max_duration = options_.max_duration();
   state.run_name = options_.run_name().empty() ? default_run_name() : options_.run_name();
+  if (state.run_name.find('/') != std::string::npos || state.run_name == "." || state.run_name == "..") {
+    throw ConfigError(fmt::format("run_name '{}' must not contain '/' or be '.' or '..': it is used in file names",
+                                  state.run_name));
+  }
   state.rank_zero_seed = options_.seed().value_or(random_seed());
   state.train_dataloader->set_default_seed(state.rank_zero_seed);
 
@@ -65,19 +72,65 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                                       /*checkpoint_events=*/false, {Event::FIT_END}));
   }
 
+  auto callbacks = options_.callbacks();
+  if (!options_.save_folder().empty()) {
+    checkpoint_saver_ = std::make_shared<CheckpointSaver>(CheckpointSaverOptions()
+                                                              .folder(options_.save_folder())
+                                                              .filename(options_.save_filename())
+                                                              .latest_filename(options_.save_latest_filename())
+                                                              .save_interval(options_.save_interval())
+                                                              .num_checkpoints_to_keep(options_.save_num_checkpoints_to_keep())
+                                                              .weights_only(options_.save_weights_only())
+                                                              .overwrite(options_.save_overwrite()));
+    callbacks.push_back(checkpoint_saver_);
+  }
+  if (options_.autoresume()) {
+    if (options_.run_name().empty() || options_.save_folder().empty()) {
+      throw ConfigError("autoresume needs an explicit run_name and a save_folder, to know which run to continue");
+    }
+  }
   logger_ = std::make_unique<Logger>(options_.loggers());
-  for (auto& callback : options_.callbacks()) state.register_callback_state(callback->name(), callback);
+  for (auto& callback : callbacks) state.register_callback_state(callback->name(), callback);
   for (auto& destination : options_.loggers()) state.register_callback_state(destination->name(), destination);
-  engine_ = std::make_unique<Engine>(state, *logger_, options_.callbacks());
+  engine_ = std::make_unique<Engine>(state, *logger_, callbacks);
 
   seed_all(state.rank_zero_seed + static_cast<uint64_t>(state.rank));
   engine_->run_event(Event::INIT);
   logger_->log_hyperparameters({{"rank_zero_seed", std::to_string(state.rank_zero_seed)},
                                 {"run_name", state.run_name}});
   engine_->run_event(Event::BEFORE_LOAD);
+  auto loaded_rng = load_initial_checkpoint();
   engine_->run_event(Event::AFTER_LOAD);
-  // Callbacks may draw random numbers at INIT; reseed so the run starts from the seed alone.
+  // Callbacks may draw random numbers at INIT; reseed so the run starts from the seed alone,
+  // then put back the generators of a loaded checkpoint.
   seed_all(state.rank_zero_seed + static_cast<uint64_t>(state.rank));
+  if (!loaded_rng.isNone()) load_rng_state_dict(loaded_rng);
+}
+
+c10::IValue Trainer::load_initial_checkpoint() {
+  auto& state = *state_;
+  std::string path = options_.load_path();
+  c10::IValue tree;
+  CheckpointLoadOptions load_options;
+  load_options.weights_only = options_.load_weights_only();
+  load_options.strict_model_weights = options_.load_strict_model_weights();
+  load_options.ignore_keys = options_.load_ignore_keys();
+  if (options_.autoresume()) {
+    if (auto found = find_autoresume_checkpoint(state, options_.save_folder(), options_.save_filename(),
+                                                options_.save_latest_filename())) {
+      path = found->path;
+      tree = found->tree;
+      load_options.weights_only = false;  // resuming a run restores all of it
+    }
+  }
+  if (path.empty()) return c10::IValue();
+  if (tree.isNone()) tree = read_checkpoint_or_weights(path);
+  auto result = load_checkpoint_tree(state, tree, path, load_options);
+  if (!result.report.empty()) {
+    std::fprintf(stderr, "tempo: warning: loading '%s' skipped %s\n", path.c_str(), result.report.c_str());
+  }
+  resumed_from_ = path;
+  return result.rng;
 }
 
 Trainer::~Trainer() = default;
@@ -96,6 +149,14 @@ void Trainer::fit() {
   if (!state.max_duration) {
     throw ConfigError("fit(): max_duration is not set; set TrainerOptions::max_duration or call fit(duration)");
   }
+  if (state.elapsed_fraction() >= 1.0 && options_.autoresume() && !resumed_from_.empty() && !fitted_) {
+    // A restarted run that had already finished: nothing to do, and not an error, so that the
+    // same command can be re-run after any failure without ever extending training.
+    std::fprintf(stderr, "tempo: run '%s' already reached max_duration %s; nothing to train\n", state.run_name.c_str(),
+                 to_string(*state.max_duration).c_str());
+    fitted_ = true;
+    return;
+  }
   if (state.elapsed_fraction() >= 1.0) {
     throw ConfigError(fmt::format(
         "fit(): max_duration {} is already reached (the run is at {}); call fit(duration) to train further",
@@ -103,6 +164,7 @@ void Trainer::fit() {
   }
   if (state.dataloader_len() <= 0) throw ConfigError("fit(): the train dataloader yields no batches");
   state.clear_stop_request();
+  fitted_ = true;
   train_loop();
 }
 
@@ -263,34 +325,16 @@ void Trainer::eval() {
   engine_->run_event(Event::EVAL_STANDALONE_END);
 }
 
-c10::IValue Trainer::state_dict() const {
-  auto checkpoint = new_tree_dict();
-  checkpoint.insert("state", state_->state_dict());
-  c10::impl::GenericList rng(c10::AnyType::get());
-  rng.push_back(rng_state_dict());
-  checkpoint.insert("rng", rng);
-  return checkpoint;
+std::vector<std::string> Trainer::saved_checkpoints() const {
+  return checkpoint_saver_ ? checkpoint_saver_->saved_checkpoints() : std::vector<std::string>{};
 }
 
-std::string Trainer::load_state_dict(const c10::IValue& checkpoint, const StateLoadOptions& options) {
-  auto dict = tree_dict(checkpoint, "");
-  c10::IValue rng;
-  if (!options.weights_only && tree_has(dict, "rng")) {
-    auto list = tree_at(dict, "rng", "");
-    if (!list.isList()) throw CheckpointError("state tree: 'rng' should be a list with one entry per rank");
-    const auto ranks = list.toList();
-    if (state_->rank < static_cast<int64_t>(ranks.size())) {
-      rng = ranks.get(state_->rank);
-      auto entry = tree_dict(rng, fmt::format("rng/{}", state_->rank));
-      auto torch_state = tree_tensor(entry, "torch", fmt::format("rng/{}", state_->rank));
-      if (torch_state.scalar_type() != torch::kByte) {
-        throw CheckpointError(fmt::format("state tree: 'rng/{}/torch' should be a uint8 tensor", state_->rank));
-      }
-    }
-  }
-  auto report = state_->load_state_dict(tree_at(dict, "state", ""), options);
-  if (!rng.isNone()) load_rng_state_dict(rng);
-  return report;
+c10::IValue Trainer::state_dict() const { return make_checkpoint_tree(*state_); }
+
+std::string Trainer::load_state_dict(const c10::IValue& checkpoint, const CheckpointLoadOptions& options) {
+  auto result = load_checkpoint_tree(*state_, checkpoint, "<memory>", options);
+  if (!result.rng.isNone()) load_rng_state_dict(result.rng);
+  return result.report;
 }
 
 }  // namespace tempo

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "callbacks/checkpoint_saver.h"
+#include "state/checkpoint_tree.h"
 #include "state/state.h"
 #include "trainer/trainer_options.h"
 
@@ -49,13 +51,19 @@ class Trainer {
   State& state() { return *state_; }
   const State& state() const { return *state_; }
   Logger& logger() { return *logger_; }
+  // The saver built from the save_* options; null without a save_folder.
+  const std::shared_ptr<CheckpointSaver>& checkpoint_saver() const { return checkpoint_saver_; }
+  // The checkpoint this run started from; empty for a fresh run.
+  const std::string& resumed_from() const { return resumed_from_; }
+  // Paths the built-in saver holds, oldest first (Composer's trainer.saved_checkpoints).
+  std::vector<std::string> saved_checkpoints() const;
 
   // The whole run as a checkpoint tree: {"state": state().state_dict(), "rng": [this rank's
   // generators]}, Composer's anatomy.
   c10::IValue state_dict() const;
   // Takes back such a tree. Checks it all before changing anything; throws CheckpointError.
   // Returns a note on what non-strict loading skipped.
-  std::string load_state_dict(const c10::IValue& checkpoint, const StateLoadOptions& options = {});
+  std::string load_state_dict(const c10::IValue& checkpoint, const CheckpointLoadOptions& options = {});
 
  private:
   void train_loop();
@@ -63,6 +71,9 @@ class Trainer {
   void run_evaluators(Event event);
   void eval_loop(Evaluator& evaluator);
   void zero_grads();
+  // Reads load_path or the autoresume checkpoint into the State; returns the generator states
+  // to restore once the trainer has reseeded.
+  c10::IValue load_initial_checkpoint();
 
   TrainerOptions options_;
   std::unique_ptr<State> state_;
@@ -70,6 +81,9 @@ class Trainer {
   std::unique_ptr<Engine> engine_;
   std::vector<Evaluator> evaluators_;
   std::vector<IntervalPredicate> eval_schedules_;
+  std::shared_ptr<CheckpointSaver> checkpoint_saver_;
+  std::string resumed_from_;
+  bool fitted_ = false;
 };
 
 }  // namespace tempo

@@ -47,6 +47,26 @@ struct TrainerOptions {
   // "cpu", "cuda", "cuda:N", or "auto" (cuda when available).
   TORCH_ARG(std::string, device) = "cpu";
 
+  // Checkpointing (Composer's shortcut options): a non-empty save_folder adds one
+  // CheckpointSaver built from the save_* options; more savers can be passed as callbacks.
+  TORCH_ARG(std::string, save_folder);
+  TORCH_ARG(std::string, save_filename) = "ep{epoch}-ba{batch}-rank{rank}.pt";
+  TORCH_ARG(std::string, save_latest_filename) = "latest-rank{rank}.pt";
+  TORCH_ARG(Interval, save_interval) = Time(1, TimeUnit::EPOCH);
+  TORCH_ARG(int64_t, save_num_checkpoints_to_keep) = -1;
+  TORCH_ARG(bool, save_weights_only) = false;
+  TORCH_ARG(bool, save_overwrite) = false;
+
+  // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
+  // Python torch.save(model.state_dict()) file or a .safetensors file.
+  TORCH_ARG(std::string, load_path);
+  TORCH_ARG(bool, load_weights_only) = false;
+  TORCH_ARG(bool, load_strict_model_weights) = true;
+  TORCH_ARG(std::vector<std::string>, load_ignore_keys);
+  // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any,
+  // ignoring load_path (Composer's autoresume).
+  TORCH_ARG(bool, autoresume) = false;
+
  public:
   TrainerOptions& max_duration(const Time& duration);
   TrainerOptions& max_duration(const std::string& duration) { return max_duration(Time::parse(duration)); }

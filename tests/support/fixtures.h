@@ -5,7 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <functional>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -75,23 +80,61 @@ struct Run {
   std::unique_ptr<Trainer> trainer;
 };
 
-// A complete trainer over `train` with Adam; the model is initialised from `init_seed`.
+// A complete trainer over `train` with Adam; the model is initialised from `init_seed`;
+// `configure` may change any option before the trainer is built.
 inline Run make_run(std::shared_ptr<Dataset> train, const std::string& max_duration, uint64_t seed = 42,
                     uint64_t init_seed = 7, std::vector<std::shared_ptr<Callback>> callbacks = {},
-                    int64_t batch_size = 4) {
+                    int64_t batch_size = 4, const std::function<void(TrainerOptions&)>& configure = {}) {
   torch::manual_seed(init_seed);
   Run run;
   run.model = std::make_shared<TinyNet>();
   run.optimizer = std::make_shared<torch::optim::Adam>(run.model->parameters(), torch::optim::AdamOptions(1e-2));
-  run.trainer = std::make_unique<Trainer>(TrainerOptions()
-                                              .model(run.model)
-                                              .train_dataloader(loader(std::move(train), batch_size))
-                                              .optimizers({run.optimizer})
-                                              .callbacks(std::move(callbacks))
-                                              .max_duration(max_duration)
-                                              .seed(seed)
-                                              .run_name("test-run"));
+  auto options = TrainerOptions()
+                     .model(run.model)
+                     .train_dataloader(loader(std::move(train), batch_size))
+                     .optimizers({run.optimizer})
+                     .callbacks(std::move(callbacks))
+                     .max_duration(max_duration)
+                     .seed(seed)
+                     .run_name("test-run");
+  if (configure) configure(options);
+  run.trainer = std::make_unique<Trainer>(options);
   return run;
+}
+
+// The same with only options changed.
+inline Run make_run(std::shared_ptr<Dataset> train, const std::string& max_duration,
+                    const std::function<void(TrainerOptions&)>& configure) {
+  return make_run(std::move(train), max_duration, 42, 7, {}, 4, configure);
+}
+
+// A fresh directory under /tmp, removed with everything in it when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = "/tmp/tempo-test-XXXXXX";
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// The file names (not paths) directly in `folder`, sorted.
+inline std::vector<std::string> files_in(const std::string& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 // Every parameter and buffer, flattened, for bit-exact comparisons.

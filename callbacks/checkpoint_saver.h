@@ -1,0 +1,72 @@
+// Saves checkpoints during training, as Composer's CheckpointSaver does: when save_interval
+// fires (an "ep" interval at EPOCH_CHECKPOINT, others at BATCH_CHECKPOINT, a crossing of a
+// multiple of the interval) and always at the end of training, never twice for one batch.
+// Each save writes folder/filename atomically, then points latest_filename (a relative
+// symlink, replaced by rename) at it, then deletes what rotation drops: the newest
+// num_checkpoints_to_keep are kept (-1 keeps all), counting the ones earlier runs of the same
+// run name left in the folder, so the limit holds across restarts (composer#2087).
+//
+// Names are format strings (see callbacks/name_format.h). A name that would leave the folder
+// (absolute, or with a ".." part) is refused. Without overwrite, a fresh run whose folder
+// already holds this run's checkpoints fails at FIT_START, before any training is lost.
+// Throws ConfigError for bad options, CheckpointError when a save fails.
+#pragma once
+
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "callbacks/callback.h"
+#include "callbacks/interval.h"
+#include "callbacks/name_format.h"
+
+namespace tempo {
+
+struct CheckpointSaverOptions {
+  TORCH_ARG(std::string, folder) = "{run_name}/checkpoints";
+  TORCH_ARG(std::string, filename) = "ep{epoch}-ba{batch}-rank{rank}.pt";
+  // Empty: no latest link.
+  TORCH_ARG(std::string, latest_filename) = "latest-rank{rank}.pt";
+  TORCH_ARG(Interval, save_interval) = Time(1, TimeUnit::EPOCH);
+  TORCH_ARG(int64_t, num_checkpoints_to_keep) = -1;
+  TORCH_ARG(bool, weights_only) = false;
+  TORCH_ARG(bool, overwrite) = false;
+};
+
+class CheckpointSaver : public Callback {
+ public:
+  explicit CheckpointSaver(CheckpointSaverOptions options = {});
+
+  // Paths of the checkpoints this saver holds, oldest first: those it wrote, and at FIT_START
+  // those earlier runs wrote into its folder; rotation removes from the front.
+  const std::vector<std::string>& saved_checkpoints() const { return saved_; }
+  const CheckpointSaverOptions& options() const { return options_; }
+
+  // Writes a checkpoint now, whatever the interval says; returns its path.
+  std::string save(const State& state);
+
+ protected:
+  void on_fit_start(State& state, Logger& logger) override;
+  void on_batch_checkpoint(State& state, Logger& logger) override;
+  void on_epoch_checkpoint(State& state, Logger& logger) override;
+  void on_iteration_checkpoint(State& state, Logger& logger) override;
+  void on_fit_end(State& state, Logger& logger) override;
+
+ private:
+  void maybe_save(State& state, Event event);
+  std::string inside_folder(const std::string& folder, const std::string& name, const std::string& option) const;
+  void rotate(const std::string& newest);
+
+  CheckpointSaverOptions options_;
+  NameFormat folder_;
+  NameFormat filename_;
+  NameFormat latest_filename_;
+  IntervalPredicate should_save_;
+  std::vector<std::string> saved_;
+  int64_t last_saved_batch_ = -1;
+};
+
+}  // namespace tempo

@@ -1,0 +1,167 @@
+#include "callbacks/name_format.h"
+
+#include <fmt/args.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <variant>
+
+#include "errors/error.h"
+#include "state/state.h"
+
+namespace tempo {
+namespace {
+
+using Value = std::variant<std::string, int64_t, double>;
+
+enum class Kind { kString, kInt, kFloat };
+
+struct Variable {
+  const char* name;
+  Kind kind;
+  bool fixed;  // the same for the whole run on one rank
+};
+
+constexpr Variable kVariables[] = {
+    {"run_name", Kind::kString, true},   {"rank", Kind::kInt, true},
+    {"local_rank", Kind::kInt, true},    {"world_size", Kind::kInt, true},
+    {"local_world_size", Kind::kInt, true}, {"node_rank", Kind::kInt, true},
+    {"epoch", Kind::kInt, false},        {"batch", Kind::kInt, false},
+    {"batch_in_epoch", Kind::kInt, false}, {"sample", Kind::kInt, false},
+    {"sample_in_epoch", Kind::kInt, false}, {"token", Kind::kInt, false},
+    {"token_in_epoch", Kind::kInt, false}, {"total_wct", Kind::kFloat, false},
+    {"epoch_wct", Kind::kFloat, false},  {"batch_wct", Kind::kFloat, false},
+};
+
+const Variable* find_variable(const std::string& name) {
+  for (const auto& v : kVariables) {
+    if (name == v.name) return &v;
+  }
+  return nullptr;
+}
+
+Value value_of(const std::string& name, const State& s) {
+  const auto& t = s.timestamp;
+  if (name == "run_name") return s.run_name;
+  if (name == "rank" || name == "local_rank" || name == "node_rank") return name == "node_rank" ? int64_t{0} : s.rank;
+  if (name == "world_size" || name == "local_world_size") return s.world_size;
+  if (name == "epoch") return t.epoch();
+  if (name == "batch") return t.batch();
+  if (name == "batch_in_epoch") return t.batch_in_epoch();
+  if (name == "sample") return t.sample();
+  if (name == "sample_in_epoch") return t.sample_in_epoch();
+  if (name == "token") return t.token();
+  if (name == "token_in_epoch") return t.token_in_epoch();
+  if (name == "total_wct") return t.total_wct();
+  if (name == "epoch_wct") return t.epoch_wct();
+  return t.batch_wct();
+}
+
+Value sample_value(Kind kind) {
+  switch (kind) {
+    case Kind::kString: return std::string("run");
+    case Kind::kInt: return int64_t{1};
+    default: return 1.5;
+  }
+}
+
+std::string format_value(const Value& value, const std::string& spec) {
+  const auto format = "{:" + spec + "}";
+  return std::visit([&](const auto& v) { return fmt::vformat(format, fmt::make_format_args(v)); }, value);
+}
+
+std::string regex_escape(const std::string& text) {
+  static const std::string special = R"(\^$.|?*+()[]{}/)";
+  std::string out;
+  for (char c : text) {
+    if (special.find(c) != std::string::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& NameFormat::variables() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const auto& v : kVariables) all.emplace_back(v.name);
+    return all;
+  }();
+  return names;
+}
+
+NameFormat::NameFormat(std::string pattern, std::string option) : pattern_(std::move(pattern)), option_(std::move(option)) {
+  auto fail = [&](const std::string& why) {
+    throw ConfigError(fmt::format("{} '{}': {}", option_, pattern_, why));
+  };
+  std::string literal;
+  for (size_t i = 0; i < pattern_.size(); ++i) {
+    const char c = pattern_[i];
+    if (c == '}') {
+      if (i + 1 < pattern_.size() && pattern_[i + 1] == '}') {
+        literal += '}';
+        ++i;
+        continue;
+      }
+      fail(fmt::format("unmatched '}}' at position {} (write '}}}}' for a literal brace)", i));
+    }
+    if (c != '{') {
+      literal += c;
+      continue;
+    }
+    if (i + 1 < pattern_.size() && pattern_[i + 1] == '{') {
+      literal += '{';
+      ++i;
+      continue;
+    }
+    const auto close = pattern_.find('}', i);
+    if (close == std::string::npos) fail(fmt::format("unmatched '{{' at position {}", i));
+    const auto field = pattern_.substr(i + 1, close - i - 1);
+    const auto colon = field.find(':');
+    Piece piece{field.substr(0, colon), colon == std::string::npos ? "" : field.substr(colon + 1), true};
+    const auto* variable = find_variable(piece.text);
+    if (!variable) {
+      fail(fmt::format("unknown variable '{{{}}}': expected one of {}", piece.text, fmt::join(variables(), ", ")));
+    }
+    try {
+      format_value(sample_value(variable->kind), piece.spec);
+    } catch (const fmt::format_error& e) {
+      fail(fmt::format("format spec '{}' does not fit variable '{}': {}", piece.spec, piece.text, e.what()));
+    }
+    if (!literal.empty()) pieces_.push_back({literal, "", false});
+    literal.clear();
+    pieces_.push_back(piece);
+    i = close;
+  }
+  if (!literal.empty()) pieces_.push_back({literal, "", false});
+}
+
+std::string NameFormat::format(const State& state) const {
+  std::string out;
+  for (const auto& piece : pieces_) {
+    out += piece.is_variable ? format_value(value_of(piece.text, state), piece.spec) : piece.text;
+  }
+  return out;
+}
+
+std::regex NameFormat::matcher(const State& state) const {
+  std::string re;
+  for (const auto& piece : pieces_) {
+    if (!piece.is_variable) {
+      re += regex_escape(piece.text);
+      continue;
+    }
+    const auto* variable = find_variable(piece.text);
+    if (variable->fixed) {
+      re += regex_escape(format_value(value_of(piece.text, state), piece.spec));
+    } else if (variable->kind == Kind::kInt) {
+      re += R"([ +-]*[0-9a-fA-FxXob]+)";
+    } else {
+      re += R"([ +-]*[0-9.eEinfa]+)";
+    }
+  }
+  return std::regex(re);
+}
+
+}  // namespace tempo

@@ -1,0 +1,119 @@
+#include "serialization/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "errors/error.h"
+
+namespace tempo {
+namespace {
+
+std::string os_error(int err) { return std::strerror(err); }
+
+std::string base_name(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A name no other writer in this or another process picks: pid plus a per-process counter.
+std::string temp_name_for(const std::string& path) {
+  static std::atomic<unsigned long> counter{0};
+  const auto slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  return folder + ".tmp." + base_name(path) + "." + std::to_string(::getpid()) + "." +
+         std::to_string(counter++);
+}
+
+// fsync of the folder makes a rename in it durable; without it a crash may forget the rename.
+void sync_folder(const std::string& path) {
+  const std::string folder = parent_folder(path);
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    throw CheckpointError("cannot open folder '" + folder + "' to sync '" + path + "': " + os_error(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Some file systems do not support fsync on folders (EINVAL); the rename is then as durable as
+  // that file system allows, which is not an error of ours.
+  if (rc != 0 && err != EINVAL)
+    throw CheckpointError("cannot sync folder of '" + path + "': " + os_error(err));
+}
+
+}  // namespace
+
+std::string parent_folder(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), temp_path_(temp_name_for(path_)) {
+  if (path_.empty() || path_.back() == '/')
+    throw CheckpointError("cannot write checkpoint '" + path_ + "': not a file name");
+  // rename() would refuse to replace a folder only after the whole file was written.
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw CheckpointError("cannot write checkpoint '" + path_ + "': it is a folder");
+  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw CheckpointError("cannot write checkpoint '" + path_ + "': " + os_error(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_path_.c_str());
+}
+
+void AtomicFile::fail(const std::string& what, int err) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(temp_path_.c_str());
+  throw CheckpointError("cannot write checkpoint '" + path_ + "': " + what + ": " + os_error(err));
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+  if (fd_ < 0 || committed_)
+    throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed", errno);
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (fd_ < 0 || committed_)
+    throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
+  if (::fsync(fd_) != 0) fail("fsync failed", errno);
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) fail("close failed", errno);
+  // rename() replaces a file atomically but refuses to replace a folder with a file (EISDIR).
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) fail("rename failed", errno);
+  committed_ = true;
+  sync_folder(path_);
+}
+
+void atomic_symlink(const std::string& target, const std::string& link_path) {
+  const std::string temp = temp_name_for(link_path);
+  if (::symlink(target.c_str(), temp.c_str()) != 0)
+    throw CheckpointError("cannot create link '" + link_path + "' -> '" + target + "': " + os_error(errno));
+  if (::rename(temp.c_str(), link_path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    throw CheckpointError("cannot create link '" + link_path + "' -> '" + target + "': " + os_error(err));
+  }
+  sync_folder(link_path);
+}
+
+}  // namespace tempo

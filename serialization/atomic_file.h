@@ -1,0 +1,47 @@
+// Atomic, durable file replacement for checkpoints and the `latest` link. A reader of `path` sees
+// either the old content or the complete new one, never a torn file, even across a crash: the
+// bytes go to a hidden temporary in the same folder (".tmp.<name>.<pid>.<n>", so folder scans can
+// skip it), which is fsynced, renamed over `path`, and the folder is fsynced so the rename itself
+// survives. Every failure throws tempo::CheckpointError naming the path and the OS error, and
+// leaves no temporary behind.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace tempo {
+
+class AtomicFile {
+ public:
+  // Creates the temporary next to `path`; throws CheckpointError if the folder is unusable.
+  explicit AtomicFile(std::string path);
+  // Removes the temporary unless commit() succeeded.
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  // Appends `size` bytes; throws CheckpointError (the temporary is removed by the destructor).
+  void write(const void* data, size_t size);
+  // fsync, rename over the target, fsync the folder. After it returns the new file is durable.
+  void commit();
+
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what, int err);
+
+  std::string path_;
+  std::string temp_path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// Points `link_path` at `target` atomically (symlink at a temporary name, renamed over
+// `link_path`, folder fsynced). Replaces an existing link or file; throws CheckpointError.
+void atomic_symlink(const std::string& target, const std::string& link_path);
+
+// The folder holding `path` ("." when it has none), for the fsync that makes renames durable.
+std::string parent_folder(const std::string& path);
+
+}  // namespace tempo

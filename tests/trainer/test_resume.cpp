@@ -1,0 +1,226 @@
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "serialization/checkpoint_file.h"
+#include "state/model_state.h"
+#include "support/fixtures.h"
+
+using namespace tempo;
+using namespace tempo::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Records the loss of every batch, keyed by batch number.
+class Losses : public Callback {
+ public:
+  std::map<int64_t, double> by_batch;
+
+ protected:
+  void on_batch_end(State& state, Logger&) override { by_batch[state.timestamp.batch()] = state.loss.item<double>(); }
+};
+
+std::vector<torch::Tensor> optimizer_tensors(torch::optim::Optimizer& optimizer) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : optimizer.param_groups()[0].params()) {
+    auto& s = static_cast<torch::optim::AdamParamState&>(
+        *optimizer.state().at(c10::guts::to_string(p.unsafeGetTensorImpl())));
+    out.push_back(s.exp_avg().clone());
+    out.push_back(s.exp_avg_sq().clone());
+    out.push_back(torch::tensor(s.step()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("trainer") {
+  TEST_CASE("a mid-epoch checkpoint written by another process resumes bit-exactly") {
+    auto data = blobs(50);  // 13 batches per epoch
+    TempDir dir;
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      // The first process trains to batch 20 (epoch 1, batch 7 of 13), saving every 10 batches.
+      int status = 0;
+      try {
+        auto first = make_run(data, "20ba", [&](TrainerOptions& o) { o.save_folder(dir.path()).save_interval("10ba"); });
+        first.trainer->fit();
+      } catch (...) {
+        status = 1;
+      }
+      _exit(status);
+    }
+    int status = -1;
+    waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(fs::exists(dir / "ep1-ba20-rank0.pt"));
+
+    auto full_losses = std::make_shared<Losses>();
+    auto full = make_run(data, "3ep", 42, 7, {full_losses});
+    full.trainer->fit();
+
+    auto resumed_losses = std::make_shared<Losses>();
+    auto resumed = make_run(data, "3ep", 5, 99, {resumed_losses}, 4,
+                            [&](TrainerOptions& o) { o.load_path(dir / "ep1-ba20-rank0.pt"); });
+    CHECK(resumed.trainer->state().timestamp.batch() == 20);
+    CHECK(resumed.trainer->state().timestamp.batch_in_epoch() == 7);
+    resumed.trainer->fit();
+    CHECK(bit_equal(weights(*full.model), weights(*resumed.model)));
+    CHECK(bit_equal(optimizer_tensors(*full.optimizer), optimizer_tensors(*resumed.optimizer)));
+    REQUIRE(resumed_losses->by_batch.size() == 19);
+    for (const auto& [batch, loss] : resumed_losses->by_batch) CHECK(full_losses->by_batch.at(batch) == loss);
+  }
+
+  TEST_CASE("load_path with a larger max_duration extends training (Composer's 25ep -> 90ep)") {
+    auto data = blobs(12);
+    TempDir dir;
+    auto first = make_run(data, "2ep", [&](TrainerOptions& o) { o.save_folder(dir.path()); });
+    first.trainer->fit();
+    auto longer = make_run(data, "4ep", [&](TrainerOptions& o) {
+      o.save_folder(dir.path()).load_path(dir / "ep2-ba6-rank0.pt");
+    });
+    longer.trainer->fit();
+    CHECK(longer.trainer->state().timestamp.epoch() == 4);
+    auto straight = make_run(data, "4ep");
+    straight.trainer->fit();
+    CHECK(bit_equal(weights(*straight.model), weights(*longer.model)));
+    CHECK(files_in(dir.path()) == std::vector<std::string>{"ep1-ba3-rank0.pt", "ep2-ba6-rank0.pt", "ep3-ba9-rank0.pt",
+                                                           "ep4-ba12-rank0.pt", "latest-rank0.pt"});
+  }
+
+  TEST_CASE("autoresume continues from the newest checkpoint, never extends the run, and rotation survives restarts") {
+    auto data = blobs(12);
+    TempDir dir;
+    auto options = [&](TrainerOptions& o) {
+      o.save_folder(dir.path()).save_interval("2ba").save_num_checkpoints_to_keep(2).autoresume(true);
+    };
+    // Three "restarts", each one stopping early through a callback, as a preemption would.
+    class StopAfter : public Callback {
+     public:
+      explicit StopAfter(int64_t n) : n_(n) {}
+
+     protected:
+      void on_batch_end(State& state, Logger&) override {
+        if (++seen_ == n_) state.request_stop("preempted");
+      }
+
+     private:
+      int64_t n_, seen_ = 0;
+    };
+    for (int restart = 0; restart < 3; ++restart) {
+      auto run = make_run(data, "4ep", 42, 7, {std::make_shared<StopAfter>(3)}, 4, options);
+      CHECK(run.trainer->state().timestamp.batch() == restart * 3);
+      run.trainer->fit();
+      CHECK(run.trainer->state().timestamp.batch() == restart * 3 + 3);
+      auto on_disk = files_in(dir.path());
+      CHECK(on_disk.size() == 3);  // two checkpoints and the latest link
+    }
+    auto last = make_run(data, "4ep", options);
+    CHECK(last.trainer->state().timestamp.batch() == 9);
+    last.trainer->fit();
+    CHECK(last.trainer->state().timestamp.epoch() == 4);
+    auto straight = make_run(data, "4ep");
+    straight.trainer->fit();
+    CHECK(bit_equal(weights(*straight.model), weights(*last.model)));
+
+    // Restarting a finished run does not train further.
+    auto finished = make_run(data, "4ep", options);
+    CHECK(finished.trainer->state().timestamp.batch() == 12);
+    finished.trainer->fit();
+    CHECK(finished.trainer->state().timestamp.batch() == 12);
+    CHECK(bit_equal(weights(*straight.model), weights(*finished.model)));
+  }
+
+  TEST_CASE("autoresume needs a run name and a save folder") {
+    CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [](TrainerOptions& o) { o.run_name("").autoresume(true); }),
+                         doctest::Contains("autoresume needs an explicit run_name"), ConfigError);
+  }
+
+  TEST_CASE("load_weights_only, strict and non-strict loading, and load_ignore_keys") {
+    auto data = blobs(12);
+    TempDir dir;
+    auto first = make_run(data, "2ep", [&](TrainerOptions& o) { o.save_folder(dir.path()); });
+    first.trainer->fit();
+    const auto path = dir / "ep2-ba6-rank0.pt";
+
+    // Weights only: the model, nothing else; the run starts at zero.
+    auto fine_tune = make_run(data, "1ep", 1, 99, {}, 4, [&](TrainerOptions& o) {
+      o.load_path(path).load_weights_only(true);
+    });
+    CHECK(bit_equal(weights(*first.model), weights(*fine_tune.model)));
+    CHECK(fine_tune.trainer->state().timestamp.batch() == 0);
+    CHECK(fine_tune.optimizer->state().empty());
+
+    // Ignore the optimizers and the generators: weights and time are restored, Adam starts fresh.
+    auto partial = make_run(data, "3ep", 1, 99, {}, 4, [&](TrainerOptions& o) {
+      o.load_path(path).load_ignore_keys({"state/optimizers/*", "rng"});
+    });
+    CHECK(bit_equal(weights(*first.model), weights(*partial.model)));
+    CHECK(partial.trainer->state().timestamp.batch() == 6);
+    CHECK(partial.optimizer->state().empty());
+
+    // A model with an extra layer: strict loading names it, non-strict loading skips it.
+    class Wider : public TinyNet {
+     public:
+      Wider() : extra(register_module("extra", torch::nn::Linear(2, 2))) {}
+      torch::nn::Linear extra;
+    };
+    auto make_wider = [&](bool strict) {
+      torch::manual_seed(3);
+      auto model = std::make_shared<Wider>();
+      auto adam = std::make_shared<torch::optim::Adam>(model->parameters());
+      Trainer trainer(TrainerOptions()
+                          .model(model)
+                          .train_dataloader(loader(data, 4))
+                          .optimizers({adam})
+                          .max_duration("1ep")
+                          .load_path(path)
+                          .load_weights_only(true)
+                          .load_strict_model_weights(strict));
+      return model;
+    };
+    CHECK_THROWS_WITH_AS(make_wider(true), doctest::Contains("missing keys: extra.weight, extra.bias"), CheckpointError);
+    auto wider = make_wider(false);
+    CHECK(torch::equal(wider->fc1->weight, first.model->fc1->weight));
+
+    // A full load of a weights-only checkpoint, a missing file, and a file that is not a checkpoint.
+    auto weights_dir = dir / "w";
+    auto weights_run = make_run(data, "1ep", [&](TrainerOptions& o) { o.save_folder(weights_dir).save_weights_only(true); });
+    weights_run.trainer->fit();
+    CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(weights_dir + "/ep1-ba3-rank0.pt"); }),
+                         doctest::Contains("set load_weights_only"), CheckpointError);
+    CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(dir / "missing.pt"); }),
+                         doctest::Contains("missing.pt"), CheckpointError);
+    {
+      std::ofstream(dir / "notes.txt") << "not a checkpoint";
+    }
+    CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(dir / "notes.txt"); }),
+                         doctest::Contains("notes.txt"), CheckpointError);
+  }
+
+  TEST_CASE("a model that does not match the checkpoint is refused before any state changes") {
+    auto data = blobs(12);
+    TempDir dir;
+    auto first = make_run(data, "1ep", [&](TrainerOptions& o) { o.save_folder(dir.path()); });
+    first.trainer->fit();
+    torch::manual_seed(3);
+    auto narrow = std::make_shared<TinyNet>(/*features=*/5);
+    auto adam = std::make_shared<torch::optim::Adam>(narrow->parameters());
+    const auto before = weights(*narrow);
+    CHECK_THROWS_WITH_AS(Trainer(TrainerOptions()
+                                     .model(narrow)
+                                     .train_dataloader(loader(blobs(12, 5), 4))
+                                     .optimizers({adam})
+                                     .max_duration("1ep")
+                                     .load_path(dir / "ep1-ba3-rank0.pt")),
+                         doctest::Contains("fc1.weight (checkpoint [16, 8] vs model [16, 5])"), CheckpointError);
+    CHECK(bit_equal(before, weights(*narrow)));
+  }
+}

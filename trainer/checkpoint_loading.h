@@ -1,0 +1,30 @@
+// Finding and reading the checkpoint a Trainer starts from: load_path, or with autoresume the
+// newest readable checkpoint of this run in save_folder (the latest link first, then the files
+// the save_filename pattern matches, newest first; an unreadable one is skipped with a warning
+// naming it). Files are tempo/PyTorch zip checkpoints, bare model state_dicts, or safetensors.
+#pragma once
+
+#include <ATen/core/ivalue.h>
+
+#include <optional>
+#include <string>
+
+namespace tempo {
+
+class State;
+
+// The tree in `path`: a checkpoint as written, or {name: tensor} for a safetensors file.
+// Throws CheckpointError naming the path.
+c10::IValue read_checkpoint_or_weights(const std::string& path);
+
+struct AutoresumeCandidate {
+  std::string path;
+  c10::IValue tree;
+};
+
+// The newest checkpoint of this run and rank that can be read, or nothing when there is none.
+std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const std::string& save_folder,
+                                                             const std::string& save_filename,
+                                                             const std::string& save_latest_filename);
+
+}  // namespace tempo
