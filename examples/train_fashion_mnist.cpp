@@ -1,9 +1,11 @@
-// Trains an MLP on Fashion-MNIST (Debian's dataset-fashion-mnist) with tempo's Trainer and
-// reports the test accuracy after every epoch.
+// Trains an MLP on Fashion-MNIST (Debian's dataset-fashion-mnist) with tempo's Trainer, reports
+// the test accuracy after every epoch, and with --save-folder saves a checkpoint every epoch.
 //
 //   train_fashion_mnist [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--data DIR]
-//                       [--min-accuracy A]
-// Exits 1 when the final test accuracy is below --min-accuracy, 2 on bad input.
+//                       [--save-folder DIR] [--autoresume] [--overwrite] [--min-accuracy A]
+// With --autoresume a second invocation continues the run from its newest checkpoint (to a
+// larger --epochs, or not at all when it is finished). Exits 1 when the final test accuracy is
+// below --min-accuracy, 2 on bad input.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -42,12 +44,19 @@ struct Args {
   uint64_t seed = 17;
   std::string data = tempo::kFashionMnistDir;
   double min_accuracy = 0.0;
+  std::string save_folder;
+  bool autoresume = false;
+  bool overwrite = false;
 };
 
 Args parse_args(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--autoresume" || flag == "--overwrite") {
+      (flag == "--autoresume" ? args.autoresume : args.overwrite) = true;
+      continue;
+    }
     if (i + 1 >= argc) throw tempo::ConfigError("option " + flag + " needs a value");
     const std::string value = argv[++i];
     try {
@@ -57,6 +66,7 @@ Args parse_args(int argc, char** argv) {
       else if (flag == "--seed") args.seed = std::stoull(value);
       else if (flag == "--data") args.data = value;
       else if (flag == "--min-accuracy") args.min_accuracy = std::stod(value);
+      else if (flag == "--save-folder") args.save_folder = value;
       else throw tempo::ConfigError("unknown option " + flag);
     } catch (const std::logic_error&) {
       throw tempo::ConfigError("option " + flag + ": '" + value + "' is not a number");
@@ -87,8 +97,13 @@ int main(int argc, char** argv) {
             .callbacks({std::make_shared<EpochReport>()})
             .max_duration(tempo::Time(args.epochs, tempo::TimeUnit::EPOCH))
             .seed(args.seed)
-            .run_name("fashion-mnist-mlp"));
+            .run_name("fashion-mnist-mlp")
+            .save_folder(args.save_folder)
+            .save_overwrite(args.overwrite)
+            .autoresume(args.autoresume));
+    if (!trainer.resumed_from().empty()) std::printf("resumed from %s\n", trainer.resumed_from().c_str());
     trainer.fit();
+    for (const auto& path : trainer.saved_checkpoints()) std::printf("checkpoint: %s\n", path.c_str());
 
     const double accuracy = trainer.state().eval_metrics.at("eval").at("Accuracy");
     std::printf("test accuracy: %.4f after %s\n", accuracy, tempo::to_string(trainer.state().timestamp).c_str());

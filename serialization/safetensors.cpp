@@ -13,6 +13,7 @@
 #include <set>
 
 #include "errors/error.h"
+#include "serialization/atomic_file.h"
 #include "serialization/json_header.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -68,27 +69,6 @@ class Fd {
 
 // ---- writing ----------------------------------------------------------------------------------
 
-void write_all(int fd, const void* data, uint64_t size, const std::string& what) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, std::min<uint64_t>(size, 1u << 30));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      throw CheckpointError(fmt::format("{}: cannot write: {}", what, n < 0 ? errno_text() : "wrote nothing"));
-    p += n;
-    size -= static_cast<uint64_t>(n);
-  }
-}
-
-// Removes the temporary file unless the rename into place happened.
-struct TempFileGuard {
-  std::string path;
-  bool committed = false;
-  ~TempFileGuard() {
-    if (!committed) ::unlink(path.c_str());
-  }
-};
-
 // The header text, padded with spaces so that the data buffer starts 8-byte aligned.
 std::string build_header(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
                          const std::string& path) {
@@ -127,17 +107,17 @@ std::string build_header(const NamedTensors& tensors, const std::map<std::string
 }
 
 // One tensor's bytes, straight from its memory when it already is contiguous CPU memory.
-void write_tensor(int fd, const std::string& name, const at::Tensor& tensor, const std::string& tmp) {
+void write_tensor(AtomicFile& file, const std::string& name, const at::Tensor& tensor) {
   at::Tensor t = tensor;
   try {
     if (!t.device().is_cpu() || !t.is_contiguous() || t.is_neg() || t.is_conj())
       t = t.to(at::kCPU).resolve_conj().resolve_neg().contiguous();
   } catch (const c10::Error& e) {
     throw CheckpointError(
-        fmt::format("{}: cannot copy tensor '{}' to CPU memory: {}", tmp, name, e.what_without_backtrace()));
+        fmt::format("{}: cannot copy tensor '{}' to CPU memory: {}", file.path(), name, e.what_without_backtrace()));
   }
   const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
-  if (bytes > 0) write_all(fd, t.data_ptr(), bytes, tmp);
+  if (bytes > 0) file.write(t.data_ptr(), bytes);
 }
 
 // ---- reading ----------------------------------------------------------------------------------
@@ -281,36 +261,17 @@ void write_safetensors(const NamedTensors& tensors, const std::map<std::string, 
   const std::size_t slash = path.rfind('/');
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.empty() || base == "." || base == "..") throw CheckpointError(fmt::format("{}: not a file name", path));
-  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const std::string header = build_header(tensors, metadata, path);
 
-  // Same folder as the target so that rename() is atomic; the pid keeps concurrent writers apart.
-  TempFileGuard tmp{path.substr(0, slash + 1) + ".tmp." + base + "." + std::to_string(::getpid())};
-  Fd fd(::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
-  if (fd.get() < 0) {
-    const std::string reason = errno_text();
-    tmp.committed = true;  // nothing was created, and a same-named file may belong to someone else
-    throw CheckpointError(fmt::format("{}: cannot create temporary file {}: {}", path, tmp.path, reason));
-  }
-  try {
-    uint8_t length[8];
-    for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
-    write_all(fd.get(), length, 8, tmp.path);
-    write_all(fd.get(), header.data(), header.size(), tmp.path);
-    for (const auto& [name, tensor] : tensors) write_tensor(fd.get(), name, tensor, tmp.path);
-  } catch (const CheckpointError& e) {
-    throw CheckpointError(fmt::format("{}: {}", path, e.what()));
-  }
-  if (::fsync(fd.get()) != 0)
-    throw CheckpointError(fmt::format("{}: cannot fsync {}: {}", path, tmp.path, errno_text()));
-  if (fd.close() != 0) throw CheckpointError(fmt::format("{}: cannot close {}: {}", path, tmp.path, errno_text()));
-  if (::rename(tmp.path.c_str(), path.c_str()) != 0)
-    throw CheckpointError(fmt::format("{}: cannot rename {} into place: {}", path, tmp.path, errno_text()));
-  tmp.committed = true;
-  // Without this the rename itself may be lost on a crash even though the data was synced.
-  Fd dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0 || ::fsync(dir.get()) != 0)
-    throw CheckpointError(fmt::format("{}: cannot fsync folder {}: {}", path, folder, errno_text()));
+  // Temporary next to `path`, fsynced, renamed into place and the folder fsynced; the destructor
+  // removes the temporary if anything below throws.
+  AtomicFile file(path);
+  uint8_t length[8];
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
+  file.write(length, 8);
+  file.write(header.data(), header.size());
+  for (const auto& [name, tensor] : tensors) write_tensor(file, name, tensor);
+  file.commit();
 }
 
 NamedTensors read_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {

@@ -12,23 +12,13 @@
 
 #include "errors/error.h"
 #include "serialization/json_header.h"
+#include "support/temp_dir.h"
 
 using namespace tempo;
+using tempo::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "tempo_safetensors_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -133,7 +123,7 @@ TEST_SUITE("serialization") {
 
     const std::string bytes = read_bytes(path);
     CHECK((8 + static_cast<uint8_t>(bytes[0]) + 256 * static_cast<uint8_t>(bytes[1])) % 8 == 0);
-    for (const auto& entry : fs::directory_iterator(dir.path))  // the temporary file is gone
+    for (const auto& entry : fs::directory_iterator(dir.path()))  // the temporary file is gone
       CHECK(entry.path().filename().string() == "model.safetensors");
   }
 
@@ -181,7 +171,7 @@ TEST_SUITE("serialization") {
     // Fails after the temporary file exists: a meta tensor has no bytes to copy.
     CHECK_THROWS_AS(write_safetensors({{"ok", torch::ones({4})}, {"m", torch::empty({2}, torch::kMeta)}}, {}, path),
                     CheckpointError);
-    CHECK(fs::is_empty(dir.path));
+    CHECK(fs::is_empty(dir.path()));
     try {
       write_safetensors({}, {}, dir.file("missing/w.safetensors"));
       FAIL("wrote into a missing folder");

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace tempo::testing {
 
 inline c10::impl::GenericDict str_dict() {
@@ -28,31 +30,15 @@ inline c10::impl::GenericDict int_dict() {
 }
 inline c10::impl::GenericList any_list() { return c10::impl::GenericList(c10::AnyType::get()); }
 
-// A fresh folder under /tmp, removed with everything in it at scope exit.
-class ScratchFolder {
+// A scratch folder that can also list everything in it, temporaries included.
+class ScratchFolder : public TempDir {
  public:
-  ScratchFolder() {
-    char name[] = "/tmp/tempo_serialization_XXXXXX";
-    REQUIRE(::mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~ScratchFolder() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-  // Names in the folder, temporaries included.
   std::vector<std::string> entries() const {
     std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_))
-      out.push_back(e.path().filename().string());
+    for (const auto& e : std::filesystem::directory_iterator(path())) out.push_back(e.path().filename().string());
     std::sort(out.begin(), out.end());
     return out;
   }
-
- private:
-  std::string path_;
 };
 
 // All dtypes a checkpoint supports, each as a small tensor with distinct values.

@@ -9,18 +9,12 @@
 #include "errors/error.h"
 #include "serialization/checkpoint_file.h"
 #include "serialization_support.h"
+#include "support/python.h"
 
 using namespace tempo;
 using namespace tempo::testing;
 
 namespace {
-
-const std::string kPython = "/usr/bin/python3";
-
-bool python_has_torch() {
-  static const bool has = std::system((kPython + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0;
-  return has;
-}
 
 // Runs `command` with stdout and stderr captured; returns the exit status and the output.
 std::pair<int, std::string> run(const std::string& command, const ScratchFolder& folder) {

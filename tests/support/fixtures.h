@@ -20,6 +20,7 @@
 #include "data/dataset.h"
 #include "state/model.h"
 #include "state/state.h"
+#include "support/temp_dir.h"
 #include "trainer/trainer.h"
 
 // Lets doctest print vectors when a comparison fails.
@@ -107,27 +108,6 @@ inline Run make_run(std::shared_ptr<Dataset> train, const std::string& max_durat
                     const std::function<void(TrainerOptions&)>& configure) {
   return make_run(std::move(train), max_duration, 42, 7, {}, 4, configure);
 }
-
-// A fresh directory under /tmp, removed with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/tempo-test-XXXXXX";
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // The file names (not paths) directly in `folder`, sorted.
 inline std::vector<std::string> files_in(const std::string& folder) {

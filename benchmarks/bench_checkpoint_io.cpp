@@ -1,0 +1,438 @@
+// Checkpoint I/O: tempo's write_checkpoint / read_checkpoint against Python's torch.save /
+// torch.load on the same ~600 MB state, shaped like a model plus Adam (weights, exp_avg and
+// exp_avg_sq of the same shapes, one step tensor per parameter), with dd's raw write speed as the
+// disk's baseline.
+//
+// Python sees identical tensors: tempo writes the state once, a long-lived Python process
+// (benchmarks/checkpoint_io.py serve) torch.load()s that file and re-saves the object itself.
+// Interpreter start-up, `import torch` and that first load are outside every timing; Python times
+// only its own torch.save + flush + fsync (file and folder) and torch.load.
+//
+// Each repetition runs: the two saves (order flipped every repetition), dd writing as many bytes
+// (conv=fsync), dd reading tempo's file to /dev/null, the two loads (order flipped too). Both loads read the file tempo just wrote, with the page cache dropped first
+// where /proc/sys/vm/drop_caches is writable (warm cache otherwise; the output says which).
+// Extra peak memory is VmHWM after the call minus VmRSS before it, VmHWM being reset through
+// /proc/self/clear_refs right before the call, in each process for its own save and load.
+//
+//   bench_checkpoint_io [--mb 600] [--reps 3] [--dir /tmp] [--python /usr/bin/python3]
+//                       [--script benchmarks/checkpoint_io.py]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "serialization/checkpoint_file.h"
+#include "state/tree.h"
+
+#ifndef TEMPO_BENCH_DIR
+#define TEMPO_BENCH_DIR "benchmarks"
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kMiB = 1024.0 * 1024.0;
+
+double seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+double min_of(const std::vector<double>& v) { return v.empty() ? NAN : *std::min_element(v.begin(), v.end()); }
+double max_of(const std::vector<double>& v) { return v.empty() ? NAN : *std::max_element(v.begin(), v.end()); }
+
+// A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), -1 if absent.
+int64_t status_bytes(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1)) * 1024;
+  return -1;
+}
+
+bool write_proc(const char* path, const char* text) {
+  const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const auto len = static_cast<ssize_t>(std::strlen(text));
+  const bool ok = ::write(fd, text, static_cast<size_t>(len)) == len;
+  ::close(fd);
+  return ok;
+}
+
+bool reset_peak() { return write_proc("/proc/self/clear_refs", "5"); }
+
+// Writes back dirty pages, then drops clean page cache, dentries and inodes.
+bool drop_caches() {
+  ::sync();
+  return write_proc("/proc/sys/vm/drop_caches", "3");
+}
+
+int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
+// Sum of every tensor's elements in float64, in tree order (as checkpoint_io.py's checksum).
+double checksum(const c10::IValue& v) {
+  if (v.isTensor()) return v.toTensor().sum(at::kDouble).item<double>();
+  double total = 0;
+  if (v.isGenericDict()) {
+    for (const auto& entry : v.toGenericDict()) total += checksum(entry.value());
+  } else if (v.isList()) {
+    for (const auto& item : v.toListRef()) total += checksum(item);
+  } else if (v.isTuple()) {
+    for (const auto& item : v.toTupleRef().elements()) total += checksum(item);
+  }
+  return total;
+}
+
+// {"state": {"model": {...}, "optimizers": {"Adam": {"state": {i: {step, exp_avg, exp_avg_sq}},
+// "param_groups": [...]}}}, "rng": []}: weights of mb/3 MiB over four tensors, Adam's two moments
+// of the same shapes, fixed values from a seeded generator.
+c10::IValue make_state(int64_t mb) {
+  torch::manual_seed(20240607);
+  const int64_t group_elements = mb * (1 << 20) / 3 / 4;
+  const double shares[] = {0.4, 0.3, 0.2, 0.1};
+  const char* names[] = {"encoder.weight", "decoder.weight", "head.weight", "embedding.weight"};
+  constexpr int64_t kCols = 1024;
+  auto model = tempo::new_tree_dict();
+  auto adam_state = tempo::new_int_key_dict();
+  c10::List<int64_t> params;
+  for (int64_t i = 0; i < 4; ++i) {
+    const int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(shares[i] * static_cast<double>(group_elements)) / kCols);
+    auto weight = torch::randn({rows, kCols});
+    auto exp_avg = torch::randn({rows, kCols}).mul_(1e-2);
+    auto exp_avg_sq = torch::randn({rows, kCols}).square_().mul_(1e-4);
+    model.insert(names[i], weight);
+    auto s = tempo::new_tree_dict();
+    s.insert("step", torch::tensor(1000.0f));
+    s.insert("exp_avg", exp_avg);
+    s.insert("exp_avg_sq", exp_avg_sq);
+    adam_state.insert(i, s);
+    params.push_back(i);
+  }
+  auto group = tempo::new_tree_dict();
+  group.insert("lr", 1e-3);
+  group.insert("betas", c10::ivalue::Tuple::create({0.9, 0.999}));
+  group.insert("eps", 1e-8);
+  group.insert("weight_decay", 0.0);
+  group.insert("amsgrad", false);
+  group.insert("maximize", false);
+  group.insert("foreach", c10::IValue());
+  group.insert("capturable", false);
+  group.insert("params", params);
+  c10::impl::GenericList groups(c10::AnyType::get());
+  groups.push_back(group);
+  auto adam = tempo::new_tree_dict();
+  adam.insert("state", adam_state);
+  adam.insert("param_groups", groups);
+  auto optimizers = tempo::new_tree_dict();
+  optimizers.insert("Adam", adam);
+  auto state = tempo::new_tree_dict();
+  state.insert("model", model);
+  state.insert("optimizers", optimizers);
+  auto root = tempo::new_tree_dict();
+  root.insert("state", state);
+  root.insert("rng", c10::impl::GenericList(c10::AnyType::get()));
+  return root;
+}
+
+// checkpoint_io.py serve, spoken to one line at a time over pipes.
+class PythonSide {
+ public:
+  PythonSide(const std::string& python, const std::string& script) {
+    int to_child[2], from_child[2];
+    if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) throw std::runtime_error("pipe failed");
+    std::fflush(nullptr);  // else the child's stdio would repeat our unflushed output
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      ::dup2(to_child[0], 0);
+      ::dup2(from_child[1], 1);
+      ::close(to_child[0]);
+      ::close(to_child[1]);
+      ::close(from_child[0]);
+      ::close(from_child[1]);
+      ::execl(python.c_str(), python.c_str(), script.c_str(), "serve", static_cast<char*>(nullptr));
+      const std::string message = "error cannot run " + python + ": " + std::strerror(errno) + "\n";
+      (void)!::write(1, message.data(), message.size());
+      ::_exit(127);
+    }
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    in_ = ::fdopen(to_child[1], "w");
+    out_ = ::fdopen(from_child[0], "r");
+    const std::string first = read_line();
+    ready_ = first == "ready";
+    if (!ready_) why_not_ = first.empty() ? "python exited without a word" : first;
+  }
+  ~PythonSide() {
+    if (in_) {
+      std::fputs("quit\n", in_);
+      std::fclose(in_);
+    }
+    if (out_) std::fclose(out_);
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  }
+  PythonSide(const PythonSide&) = delete;
+  PythonSide& operator=(const PythonSide&) = delete;
+
+  bool ready() const { return ready_; }
+  const std::string& why_not() const { return why_not_; }
+
+  // Sends one command; returns the numbers after "ok", throws on "error ...".
+  std::vector<double> ask(const std::string& command) {
+    std::fprintf(in_, "%s\n", command.c_str());
+    std::fflush(in_);
+    const std::string reply = read_line();
+    if (reply.rfind("ok", 0) != 0)
+      throw std::runtime_error("python '" + command + "': " + (reply.empty() ? "no reply" : reply));
+    std::istringstream fields(reply.substr(2));
+    std::vector<double> values;
+    double x = 0;
+    while (fields >> x) values.push_back(x);
+    return values;
+  }
+
+ private:
+  std::string read_line() {
+    char* line = nullptr;
+    size_t cap = 0;
+    const ssize_t n = ::getline(&line, &cap, out_);
+    std::string text = n > 0 ? std::string(line, static_cast<size_t>(n)) : std::string();
+    std::free(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+  }
+
+  pid_t pid_ = -1;
+  FILE* in_ = nullptr;
+  FILE* out_ = nullptr;
+  bool ready_ = false;
+  std::string why_not_;
+};
+
+struct Series {
+  std::vector<double> s;
+  void add(double x) { s.push_back(x); }
+};
+
+void print_row(const char* name, const std::vector<double>& v, double file_bytes) {
+  if (v.empty()) {
+    std::printf("  %-14s %9s %9s %9s %9s\n", name, "-", "-", "-", "-");
+    return;
+  }
+  std::printf("  %-14s %9.3f %9.3f %9.3f %9.2f\n", name, median(v), min_of(v), max_of(v), file_bytes / median(v) / 1e9);
+}
+
+void print_ratio(const char* name, const std::vector<double>& a, const std::vector<double>& b, const char* goal,
+                 double goal_value) {
+  if (a.empty() || b.empty()) {
+    std::printf("  %-24s %s\n", name, "-");
+    return;
+  }
+  std::vector<double> paired;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) paired.push_back(a[i] / b[i]);
+  const double r = median(a) / median(b);
+  std::printf("  %-24s %6.2f   (fastest/fastest %.2f, per-rep %.2f .. %.2f)", name, r, min_of(a) / min_of(b),
+              min_of(paired), max_of(paired));
+  if (goal) std::printf("   goal %s: %s", goal, r <= goal_value ? "met" : "MISSED");
+  std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t mb = 600;
+  int reps = 3;
+  std::string dir = "/tmp";
+  std::string python = "/usr/bin/python3";
+  std::string script = std::string(TEMPO_BENCH_DIR) + "/checkpoint_io.py";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--mb") mb = std::stoll(argv[i + 1]);
+    else if (flag == "--reps") reps = std::stoi(argv[i + 1]);
+    else if (flag == "--dir") dir = argv[i + 1];
+    else if (flag == "--python") python = argv[i + 1];
+    else if (flag == "--script") script = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string prefix = dir + "/bench_ckio_" + std::to_string(::getpid()) + "_";
+  const std::string src_path = prefix + "source.pt", tempo_path = prefix + "tempo.pt",
+                    py_path = prefix + "python.pt", dd_path = prefix + "dd.bin";
+  auto cleanup = [&] {
+    for (const auto& p : {src_path, tempo_path, py_path, dd_path}) ::unlink(p.c_str());
+  };
+
+  try {
+    const auto build_start = Clock::now();
+    const c10::IValue tree = make_state(mb);
+    const double tree_sum = checksum(tree);
+    tempo::write_checkpoint(tree, src_path);
+    const double src_bytes = static_cast<double>(file_size(src_path));
+    std::printf("bench_checkpoint_io: model + Adam state, 4 params x (weight, exp_avg, exp_avg_sq) float32,\n"
+                "  %.1f MiB in tensors, checkpoint file %.1f MB; %d reps; dir %s (built in %.1f s)\n",
+                static_cast<double>(mb), src_bytes / 1e6, reps, dir.c_str(), seconds(build_start));
+
+    const bool can_drop = drop_caches();
+    const bool can_reset = reset_peak();
+    std::printf("page cache: %s\n", can_drop ? "DROPPED before each load (sync; echo 3 > /proc/sys/vm/drop_caches)"
+                                              : "NOT dropped (drop_caches not writable): loads read a WARM cache");
+    if (!can_reset) std::printf("peak memory: /proc/self/clear_refs not writable, peaks are since process start\n");
+
+    const auto py_start = Clock::now();
+    PythonSide py(python, script);
+    bool have_python = py.ready();
+    if (have_python) {
+      const double py_sum = py.ask("source " + src_path).at(0);
+      std::printf("python: %s ready, source loaded in %.1f s (untimed); checksums tempo %.6e python %.6e %s\n",
+                  python.c_str(), seconds(py_start), tree_sum, py_sum,
+                  std::fabs(py_sum - tree_sum) <= 1e-9 * std::max(1.0, std::fabs(tree_sum)) ? "(equal)" : "(DIFFER)");
+    } else {
+      std::printf("python: %s cannot run the torch side (%s); measuring tempo only\n", python.c_str(),
+                  py.why_not().c_str());
+    }
+    std::fflush(stdout);
+
+    Series tempo_save, py_save, dd, dd_read, tempo_load, py_load;
+    Series tempo_save_peak, py_save_peak, tempo_load_peak, py_load_peak;
+    bool load_sums_equal = true;
+    double py_file_bytes = -1, tempo_file_bytes = -1;
+    const int64_t dd_count = static_cast<int64_t>(std::llround(src_bytes / kMiB));
+    for (int rep = 0; rep < reps; ++rep) {
+      const bool tempo_first = rep % 2 == 0;
+      // Saves: a fresh file each time, nothing pending on the disk when the clock starts.
+      for (int k = 0; k < 2; ++k) {
+        const bool do_tempo = (k == 0) == tempo_first;
+        ::unlink((do_tempo ? tempo_path : py_path).c_str());
+        ::sync();
+        if (do_tempo) {
+          const int64_t rss = status_bytes("VmRSS");
+          reset_peak();
+          const auto start = Clock::now();
+          tempo::write_checkpoint(tree, tempo_path);
+          tempo_save.add(seconds(start));
+          tempo_save_peak.add(static_cast<double>(status_bytes("VmHWM") - rss));
+          tempo_file_bytes = static_cast<double>(file_size(tempo_path));
+        } else if (have_python) {
+          const auto r = py.ask("save " + py_path);
+          py_save.add(r.at(0));
+          py_save_peak.add(r.at(1));
+          py_file_bytes = static_cast<double>(file_size(py_path));
+        }
+      }
+      ::unlink(py_path.c_str());
+      // The disk's raw sequential write speed, as many MiB as the checkpoint, fsync'ed.
+      {
+        ::unlink(dd_path.c_str());
+        ::sync();
+        const std::string cmd = "dd if=/dev/zero of='" + dd_path + "' bs=1M count=" + std::to_string(dd_count) +
+                                " conv=fsync status=none";
+        const auto start = Clock::now();
+        const int rc = std::system(cmd.c_str());
+        dd.add(seconds(start));
+        if (rc != 0) std::printf("warning: dd exited with %d\n", rc);
+        ::unlink(dd_path.c_str());
+      }
+      // The disk's raw sequential read speed of the checkpoint file, from the same cache state.
+      {
+        if (can_drop) drop_caches();
+        else ::sync();
+        const std::string cmd = "dd if='" + tempo_path + "' of=/dev/null bs=1M status=none";
+        const auto start = Clock::now();
+        const int rc = std::system(cmd.c_str());
+        dd_read.add(seconds(start));
+        if (rc != 0) std::printf("warning: dd exited with %d\n", rc);
+      }
+      // Loads: both read the file tempo just wrote.
+      for (int k = 0; k < 2; ++k) {
+        const bool do_tempo = (k == 0) == tempo_first;
+        if (!do_tempo && !have_python) continue;
+        if (can_drop) drop_caches();
+        else ::sync();
+        if (do_tempo) {
+          const int64_t rss = status_bytes("VmRSS");
+          reset_peak();
+          const auto start = Clock::now();
+          c10::IValue loaded = tempo::read_checkpoint(tempo_path);
+          tempo_load.add(seconds(start));
+          tempo_load_peak.add(static_cast<double>(status_bytes("VmHWM") - rss));
+          if (std::fabs(checksum(loaded) - tree_sum) > 1e-9 * std::max(1.0, std::fabs(tree_sum))) load_sums_equal = false;
+        } else {
+          const auto r = py.ask("load " + tempo_path);
+          py_load.add(r.at(0));
+          py_load_peak.add(r.at(2));
+          if (std::fabs(r.at(1) - tree_sum) > 1e-9 * std::max(1.0, std::fabs(tree_sum))) load_sums_equal = false;
+        }
+      }
+      auto last = [](const Series& x) { return x.s.empty() ? NAN : x.s.back(); };
+      std::printf("rep %d/%d (%s first): save tempo %.3f python %.3f | dd write %.3f read %.3f | load tempo %.3f python %.3f\n",
+                  rep + 1, reps, tempo_first ? "tempo" : "python", last(tempo_save), last(py_save), last(dd),
+                  last(dd_read), last(tempo_load), last(py_load));
+      std::fflush(stdout);
+    }
+
+    const double fb = tempo_file_bytes;
+    std::printf("\nfiles: tempo %.0f bytes, python %.0f bytes, dd %.0f bytes\n", tempo_file_bytes, py_file_bytes,
+                static_cast<double>(dd_count) * kMiB);
+    std::printf("page cache before loads: %s\n", can_drop ? "dropped" : "warm (could not drop)");
+    std::printf("\n  %-14s %9s %9s %9s %9s\n", "seconds", "median", "min", "max", "GB/s");
+    print_row("tempo save", tempo_save.s, fb);
+    print_row("python save", py_save.s, fb);
+    print_row("dd (raw write)", dd.s, static_cast<double>(dd_count) * kMiB);
+    print_row("dd (raw read)", dd_read.s, fb);
+    print_row("tempo load", tempo_load.s, fb);
+    print_row("python load", py_load.s, fb);
+    std::printf("\n  ratios of medians (goals judged on these; this disk's speed swings 3-4x between runs)\n");
+    print_ratio("tempo save / python save", tempo_save.s, py_save.s, "<= 0.5", 0.5);
+    print_ratio("tempo load / python load", tempo_load.s, py_load.s, "<= 0.5", 0.5);
+    print_ratio("tempo save / dd write", tempo_save.s, dd.s, nullptr, 0);
+    print_ratio("python save / dd write", py_save.s, dd.s, nullptr, 0);
+    print_ratio("tempo load / dd read", tempo_load.s, dd_read.s, nullptr, 0);
+    std::printf("\n  extra peak memory (median over reps; VmHWM after - VmRSS before)\n");
+    auto peak = [&](const char* name, const std::vector<double>& v, const char* goal) {
+      if (v.empty()) {
+        std::printf("  %-14s -\n", name);
+        return;
+      }
+      const double m = median(v);
+      std::printf("  %-14s %8.1f MB  %6.1f%% of file (max %.1f MB)", name, m / 1e6, 100.0 * m / fb, max_of(v) / 1e6);
+      if (goal) std::printf("   goal <= 10%%: %s", m <= 0.10 * fb ? "met" : "MISSED");
+      std::printf("\n");
+    };
+    peak("tempo save", tempo_save_peak.s, "goal");
+    peak("python save", py_save_peak.s, nullptr);
+    peak("tempo load", tempo_load_peak.s, nullptr);
+    peak("python load", py_load_peak.s, nullptr);
+    std::printf("\n  loaded checksums match the saved state: %s\n", load_sums_equal ? "yes" : "NO");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_checkpoint_io: %s\n", e.what());
+    cleanup();
+    return 1;
+  }
+  cleanup();
+  return 0;
+}
