@@ -41,6 +41,25 @@ class ScratchFolder : public TempDir {
   }
 };
 
+// {"Adam": {"state": param_state, "param_groups": [one group over params 0 and 1]}}, in
+// PyTorch's optimizer layout.
+inline c10::impl::GenericDict adam_optimizers_tree(const c10::impl::GenericDict& param_state) {
+  auto group = str_dict();
+  group.insert("lr", 0.001);
+  group.insert("betas", c10::ivalue::Tuple::create({0.9, 0.999}));
+  group.insert("foreach", c10::IValue());
+  group.insert("amsgrad", false);
+  group.insert("params", c10::List<int64_t>({0, 1}));
+  auto groups = any_list();
+  groups.push_back(group);
+  auto adam = str_dict();
+  adam.insert("state", param_state);
+  adam.insert("param_groups", groups);
+  auto optimizers = str_dict();
+  optimizers.insert("Adam", adam);
+  return optimizers;
+}
+
 // All dtypes a checkpoint supports, each as a small tensor with distinct values.
 inline c10::impl::GenericDict dtype_tensors() {
   auto d = str_dict();
@@ -77,19 +96,7 @@ inline c10::IValue sample_tree() {
     s.insert("exp_avg", at::full({2, 2}, 0.25 * static_cast<double>(i + 1)));
     param_state.insert(i, s);
   }
-  auto group = str_dict();
-  group.insert("lr", 0.001);
-  group.insert("betas", c10::ivalue::Tuple::create({0.9, 0.999}));
-  group.insert("foreach", c10::IValue());
-  group.insert("amsgrad", false);
-  group.insert("params", c10::List<int64_t>({0, 1}));
-  auto groups = any_list();
-  groups.push_back(group);
-  auto adam = str_dict();
-  adam.insert("state", param_state);
-  adam.insert("param_groups", groups);
-  auto optimizers = str_dict();
-  optimizers.insert("Adam", adam);
+  auto optimizers = adam_optimizers_tree(param_state);
 
   auto ints = any_list();
   for (int64_t v : std::vector<int64_t>{0, 1, 255, 256, 65535, 65536, -1, -256, INT32_MIN, INT32_MAX,

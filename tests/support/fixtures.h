@@ -124,6 +124,19 @@ inline std::vector<torch::Tensor> weights(const torch::nn::Module& module) {
   return out;
 }
 
+// Adam's per-parameter state (moments and step count) of the first group, copied.
+inline std::vector<torch::Tensor> adam_tensors(torch::optim::Optimizer& optimizer) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : optimizer.param_groups()[0].params()) {
+    auto& s = static_cast<torch::optim::AdamParamState&>(
+        *optimizer.state().at(c10::guts::to_string(p.unsafeGetTensorImpl())));
+    out.push_back(s.exp_avg().clone());
+    out.push_back(s.exp_avg_sq().clone());
+    out.push_back(torch::tensor(s.step()));
+  }
+  return out;
+}
+
 inline bool bit_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {

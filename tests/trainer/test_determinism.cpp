@@ -8,18 +8,6 @@ using namespace tempo::testing;
 
 namespace {
 
-std::vector<torch::Tensor> adam_state(torch::optim::Adam& optimizer) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : optimizer.param_groups()[0].params()) {
-    auto& s = static_cast<torch::optim::AdamParamState&>(
-        *optimizer.state().at(c10::guts::to_string(p.unsafeGetTensorImpl())));
-    out.push_back(s.exp_avg().clone());
-    out.push_back(s.exp_avg_sq().clone());
-    out.push_back(torch::tensor(s.step()));
-  }
-  return out;
-}
-
 // Records the loss of every batch, keyed by batch number.
 class LossRecorder : public Callback {
  public:
@@ -68,7 +56,7 @@ TEST_SUITE("trainer") {
 
     CHECK(second.trainer->state().timestamp.batch() == full.trainer->state().timestamp.batch());
     CHECK(bit_equal(weights(*full.model), weights(*second.model)));
-    CHECK(bit_equal(adam_state(*full.optimizer), adam_state(*second.optimizer)));
+    CHECK(bit_equal(adam_tensors(*full.optimizer), adam_tensors(*second.optimizer)));
     REQUIRE(resumed_losses->losses.size() == 39 - 20);
     for (const auto& [batch, loss] : resumed_losses->losses) {
       CHECK(full_losses->losses.at(batch) == loss);  // exact, not approximate
