@@ -9,6 +9,7 @@
 #include <functional>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <sstream>
@@ -73,6 +74,15 @@ class EventRecorder : public Callback {
 
  protected:
   void on_event(Event event, State&, Logger&) override { events.push_back(to_string(event)); }
+};
+
+// Records the loss of every batch, keyed by batch number.
+class LossRecorder : public Callback {
+ public:
+  std::map<int64_t, double> losses;
+
+ protected:
+  void on_batch_end(State& state, Logger&) override { losses[state.timestamp.batch()] = state.loss.item<double>(); }
 };
 
 struct Run {

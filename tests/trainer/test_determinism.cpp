@@ -6,19 +6,6 @@
 using namespace tempo;
 using namespace tempo::testing;
 
-namespace {
-
-// Records the loss of every batch, keyed by batch number.
-class LossRecorder : public Callback {
- public:
-  std::map<int64_t, double> losses;
-
- protected:
-  void on_batch_end(State& state, Logger&) override { losses[state.timestamp.batch()] = state.loss.item<double>(); }
-};
-
-}  // namespace
-
 TEST_SUITE("trainer") {
   TEST_CASE("two runs with the same seed end with bit-identical weights") {
     auto data = blobs(50);

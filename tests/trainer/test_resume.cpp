@@ -14,19 +14,6 @@ using namespace tempo;
 using namespace tempo::testing;
 namespace fs = std::filesystem;
 
-namespace {
-
-// Records the loss of every batch, keyed by batch number.
-class Losses : public Callback {
- public:
-  std::map<int64_t, double> by_batch;
-
- protected:
-  void on_batch_end(State& state, Logger&) override { by_batch[state.timestamp.batch()] = state.loss.item<double>(); }
-};
-
-}  // namespace
-
 TEST_SUITE("trainer") {
   TEST_CASE("a mid-epoch checkpoint written by another process resumes bit-exactly") {
     auto data = blobs(50);  // 13 batches per epoch
@@ -50,11 +37,11 @@ TEST_SUITE("trainer") {
     REQUIRE(WEXITSTATUS(status) == 0);
     REQUIRE(fs::exists(dir / "ep1-ba20-rank0.pt"));
 
-    auto full_losses = std::make_shared<Losses>();
+    auto full_losses = std::make_shared<LossRecorder>();
     auto full = make_run(data, "3ep", 42, 7, {full_losses});
     full.trainer->fit();
 
-    auto resumed_losses = std::make_shared<Losses>();
+    auto resumed_losses = std::make_shared<LossRecorder>();
     auto resumed = make_run(data, "3ep", 5, 99, {resumed_losses}, 4,
                             [&](TrainerOptions& o) { o.load_path(dir / "ep1-ba20-rank0.pt"); });
     CHECK(resumed.trainer->state().timestamp.batch() == 20);
@@ -62,8 +49,8 @@ TEST_SUITE("trainer") {
     resumed.trainer->fit();
     CHECK(bit_equal(weights(*full.model), weights(*resumed.model)));
     CHECK(bit_equal(adam_tensors(*full.optimizer), adam_tensors(*resumed.optimizer)));
-    REQUIRE(resumed_losses->by_batch.size() == 19);
-    for (const auto& [batch, loss] : resumed_losses->by_batch) CHECK(full_losses->by_batch.at(batch) == loss);
+    REQUIRE(resumed_losses->losses.size() == 19);
+    for (const auto& [batch, loss] : resumed_losses->losses) CHECK(full_losses->losses.at(batch) == loss);
   }
 
   TEST_CASE("load_path with a larger max_duration extends training (Composer's 25ep -> 90ep)") {
