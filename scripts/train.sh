@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The first command of the README: install what is missing, build, and train the Fashion-MNIST
-# example (one epoch, reporting test accuracy), saving a checkpoint every epoch under
-# runs/fashion-mnist-mlp/. Run it again with --epochs 3 and it resumes from the newest
-# checkpoint. Extra arguments go to the example.
+# MLP from configs/fashion_mnist_mlp.yaml (one epoch, test accuracy, a checkpoint per epoch
+# under runs/fashion-mnist-mlp/checkpoints). Extra arguments are overrides: run it again with
+# max_duration=3ep and it resumes from the newest checkpoint (autoresume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh
-exec "${TEMPO_BUILD_DIR:-build}/examples/train_fashion_mnist" --save-folder runs/fashion-mnist-mlp --autoresume "$@"
+exec "${TEMPO_BUILD_DIR:-build}/tempo" train configs/fashion_mnist_mlp.yaml "$@"

@@ -15,11 +15,11 @@
 #include "state/scheduler.h"
 #include "state/timestamp_tree.h"
 #include "state/tree.h"
+#include "state/version.h"
 
 namespace tempo {
 namespace {
 
-constexpr const char* kTempoVersion = "0.1.0";
 
 template <typename T, typename NameOf>
 std::vector<std::string> unique_names(const std::vector<std::shared_ptr<T>>& items, NameOf name_of) {

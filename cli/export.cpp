@@ -1,0 +1,138 @@
+#include "cli/export.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <map>
+
+#include "cli/inspect.h"
+#include "errors/error.h"
+#include "serialization/safetensors.h"
+#include "state/version.h"
+
+namespace tempo::cli {
+namespace {
+
+// The version recorded in exported files' metadata (the project's version, as in CMakeLists.txt
+// and the checkpoints' state/metadata/tempo_version).
+
+const char* const kFormats = "safetensors";
+
+const char* const kUsage =
+    "usage: tempo export CHECKPOINT [--format safetensors] OUT\n"
+    "\n"
+    "Writes a checkpoint's model weights (state/model of a tempo checkpoint, a model state_dict\n"
+    "saved by torch.save, or a safetensors file's tensors) to OUT, in the tree's order, with\n"
+    "metadata {\"format\": \"pt\", \"source\": CHECKPOINT, \"tempo_version\": ...}.\n"
+    "\n"
+    "options:\n"
+    "  --format FORMAT   output format; supported: safetensors (the default)\n"
+    "  --help            show this help\n";
+
+// Python's name for the kind of `v`, for messages.
+std::string kind_of(const c10::IValue& v) {
+  static const std::map<std::string, std::string> names{
+      {"GenericDict", "dict"}, {"GenericList", "list"}, {"Tuple", "tuple"}, {"String", "str"},
+      {"Double", "float"},     {"Int", "int"},          {"Bool", "bool"},   {"None", "None"}};
+  const auto it = names.find(v.tagKind());
+  return it == names.end() ? v.tagKind() : it->second;
+}
+
+// The dict of name -> tensor holding the model's weights in `file`, or CheckpointError saying
+// why there is none.
+NamedTensors model_weights(const std::string& path, const CheckpointFile& file) {
+  const auto& tree = file.tree;
+  if (!tree.isGenericDict())
+    throw CheckpointError(fmt::format("'{}' holds a {}, not a checkpoint or a model state_dict", path, kind_of(tree)));
+  auto dict = tree.toGenericDict();
+  std::string where;  // the path of the weights inside the file, for messages
+  if (file.format == "tempo") {
+    const auto state = dict.at("state").toGenericDict();
+    const auto model = state.find("model");
+    if (model == state.end())
+      throw CheckpointError(fmt::format("'{}' has no state/model, so there are no weights to export", path));
+    if (!model->value().isGenericDict())
+      throw CheckpointError(
+          fmt::format("'{}': state/model is a {}, expected a dict of tensors", path, kind_of(model->value())));
+    dict = model->value().toGenericDict();
+    where = "state/model/";
+  }
+  NamedTensors tensors;
+  for (const auto& entry : dict) {
+    const auto& key = entry.key();
+    const std::string name = key.isString() ? key.toStringRef() : key.isInt() ? std::to_string(key.toInt()) : "?";
+    if (!key.isString() || !entry.value().isTensor()) {
+      const auto* what = file.format == "tempo" ? "state/model must map names to tensors"
+                                                : "expected a tempo checkpoint (with state/model) or a model "
+                                                  "state_dict (names to tensors)";
+      throw CheckpointError(fmt::format("'{}': entry '{}{}' is a {}; {}", path, where, name,
+                                        key.isString() ? kind_of(entry.value()) : kind_of(key) + " key", what));
+    }
+    tensors.emplace_back(name, entry.value().toTensor());
+  }
+  if (tensors.empty()) throw CheckpointError(fmt::format("'{}' holds no model weights to export", path));
+  return tensors;
+}
+
+std::string message_of(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  return c10_error ? c10_error->what_without_backtrace() : e.what();
+}
+
+}  // namespace
+
+int run_export(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string format = "safetensors";
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      out << kUsage;
+      return 0;
+    } else if (arg == "--format" || arg == "-f") {
+      if (i + 1 == args.size()) {
+        err << "tempo export: " << arg << " needs a value (supported: " << kFormats << ")\n" << kUsage;
+        return 2;
+      }
+      format = args[++i];
+    } else if (arg.rfind("--format=", 0) == 0) {
+      format = arg.substr(9);
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      err << "tempo export: unknown option '" << arg << "'\n" << kUsage;
+      return 2;
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (positional.size() != 2) {
+    err << "tempo export: expected CHECKPOINT and OUT, got " << positional.size() << " argument"
+        << (positional.size() == 1 ? "" : "s") << "\n"
+        << kUsage;
+    return 2;
+  }
+  if (format != "safetensors") {
+    err << "tempo export: unsupported format '" << format << "'; supported formats: " << kFormats << "\n";
+    return 2;
+  }
+  const auto& source = positional[0];
+  const auto& target = positional[1];
+  try {
+    const auto tensors = model_weights(source, open_checkpoint_file(source));
+    uint64_t bytes = 0;
+    for (const auto& [name, tensor] : tensors) bytes += static_cast<uint64_t>(tensor.numel()) * tensor.element_size();
+    const std::map<std::string, std::string> metadata{
+        {"format", "pt"}, {"source", source}, {"tempo_version", kTempoVersion}};
+    write_safetensors(tensors, metadata, target);
+    out << fmt::format("exported {} tensors ({} bytes) to {}\n", tensors.size(), bytes, target);
+    return 0;
+  } catch (const std::exception& e) {
+    const auto message = message_of(e);
+    err << "tempo export: " << (message.find(source) == std::string::npos ? "'" + source + "': " : "") << message
+        << "\n";
+    return 2;
+  }
+}
+
+int export_command(const std::vector<std::string>& args) { return run_export(args, std::cout, std::cerr); }
+
+}  // namespace tempo::cli

@@ -1,0 +1,395 @@
+#include "cli/inspect.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "errors/error.h"
+#include "serialization/checkpoint_file.h"
+#include "serialization/safetensors.h"
+#include "state/tree.h"
+
+namespace tempo::cli {
+namespace {
+
+constexpr size_t kMaxShown = 20;     // children of a list or int-keyed dict shown in text mode
+constexpr size_t kMaxLabelPad = 40;  // widest key that leaf columns are aligned to
+
+const char* const kUsage =
+    "usage: tempo inspect CHECKPOINT [--json] [--all]\n"
+    "\n"
+    "Prints the anatomy of a checkpoint: its keys as an indented tree, every tensor's dtype,\n"
+    "shape and size, and a summary (timestamp, run name, seed, versions, tensor bytes, file size).\n"
+    "Reads tempo checkpoints, Python torch.save state_dicts and safetensors files.\n"
+    "\n"
+    "options:\n"
+    "  --json    one JSON document {\"file\", \"format\", \"summary\", \"tree\"} instead of text\n"
+    "  --all     show every entry (text mode elides lists and int-keyed dicts after 20 entries)\n"
+    "  --help    show this help\n";
+
+std::string dtype_name(at::ScalarType type) {
+  // clang-format off
+  static const std::map<at::ScalarType, const char*> names{
+      {at::kDouble, "float64"}, {at::kFloat, "float32"}, {at::kHalf, "float16"}, {at::kBFloat16, "bfloat16"},
+      {at::kLong, "int64"}, {at::kInt, "int32"}, {at::kShort, "int16"}, {at::kChar, "int8"}, {at::kByte, "uint8"},
+      {at::kBool, "bool"}, {at::kComplexFloat, "complex64"}, {at::kComplexDouble, "complex128"}};
+  // clang-format on
+  const auto it = names.find(type);
+  return it != names.end() ? it->second : c10::toString(type);
+}
+
+uint64_t tensor_bytes(const at::Tensor& t) { return static_cast<uint64_t>(t.numel()) * t.element_size(); }
+
+std::string shape_string(const at::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  size_t u = 0;
+  for (; v >= 1024 && u + 1 < std::size(units); ++u) v /= 1024;
+  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+// The shortest decimal that reads back as the same double, as Python's repr writes it ("2.0", "1e-08").
+std::string double_string(double d) {
+  if (!std::isfinite(d)) return fmt::format("{}", d);
+  int precision = 1;
+  while (precision < 17 && std::strtod(fmt::format("{:.{}g}", d, precision).c_str(), nullptr) != d) ++precision;
+  const auto s = fmt::format("{:.{}g}", d, precision);
+  return s.find_first_of(".e") == std::string::npos ? s + ".0" : s;
+}
+
+size_t utf8_length(const std::string& s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  return n;
+}
+
+// A JSON string literal; bytes that are not valid UTF-8 become \u00XX so the document stays valid.
+std::string json_string(const std::string& s) {
+  static const std::map<char, const char*> escapes{
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\t', "\\t"}, {'\r', "\\r"}};
+  std::string r = "\"";
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = utf8_length(s, i);
+    const auto escape = escapes.find(static_cast<char>(c));
+    if (escape != escapes.end()) {
+      r += escape->second;
+    } else if (c < 0x20 || n == 0) {
+      r += fmt::format("\\u{:04x}", c);
+    } else {
+      r.append(s, i, n);
+      i += n - 1;
+    }
+    ++i;
+  }
+  return r + "\"";
+}
+
+// JSON has no NaN or infinity: those become strings.
+std::string json_double(double d) { return std::isfinite(d) ? double_string(d) : json_string(double_string(d)); }
+
+// A scalar or tensor as text mode shows it; strings quoted unless `quote` is false (dict keys).
+std::string leaf_text(const c10::IValue& v, bool quote = true) {
+  if (v.isTensor()) {
+    const auto& t = v.toTensor();
+    return fmt::format("{} {}  {}", dtype_name(t.scalar_type()), shape_string(t), human_bytes(tensor_bytes(t)));
+  }
+  if (v.isNone()) return "None";
+  if (v.isBool()) return v.toBool() ? "true" : "false";
+  if (v.isInt()) return std::to_string(v.toInt());
+  if (v.isDouble()) return double_string(v.toDouble());
+  if (v.isString()) return quote ? json_string(v.toStringRef()) : v.toStringRef();
+  return "<" + v.tagKind() + ">";
+}
+
+using Children = std::vector<std::pair<std::string, c10::IValue>>;
+
+bool is_container(const c10::IValue& v) { return v.isGenericDict() || v.isList() || v.isTuple(); }
+
+Children children_of(const c10::IValue& v) {
+  Children r;
+  if (v.isGenericDict())
+    for (const auto& entry : v.toGenericDict()) r.emplace_back(leaf_text(entry.key(), false), entry.value());
+  const auto items = v.isList()    ? v.toListRef()
+                     : v.isTuple() ? v.toTupleRef().elements()
+                                   : c10::ArrayRef<c10::IValue>();
+  for (size_t i = 0; i < items.size(); ++i) r.emplace_back(fmt::format("[{}]", i), items[i]);
+  return r;
+}
+
+struct Stats {
+  uint64_t tensors = 0, bytes = 0;
+  void add(const Stats& o) { tensors += o.tensors, bytes += o.bytes; }
+};
+
+Stats stats_of(const c10::IValue& v) {
+  Stats s;
+  if (v.isTensor()) return {1, tensor_bytes(v.toTensor())};
+  for (const auto& child : children_of(v)) s.add(stats_of(child.second));
+  return s;
+}
+
+std::string stats_text(const Stats& s) {
+  return s.tensors == 0 ? ""
+                        : fmt::format(", {} tensor{}, {}", s.tensors, s.tensors == 1 ? "" : "s", human_bytes(s.bytes));
+}
+
+// "{4 keys, 4 tensors, 840 B}", "[2 items]", "()".
+std::string container_text(const c10::IValue& v, size_t n) {
+  const bool dict = v.isGenericDict();
+  const char* brackets = dict ? "{}" : v.isList() ? "[]" : "()";
+  if (n == 0) return brackets;
+  return fmt::format("{}{} {}{}{}{}", brackets[0], n, dict ? "key" : "item", n == 1 ? "" : "s", stats_text(stats_of(v)),
+                     brackets[1]);
+}
+
+std::string scalar_json(const c10::IValue& v);
+
+// A short container of scalars on one line ("(0.9, 0.999)"; in JSON also '{"a": 1}' and "{}"), or
+// nothing. Text mode shows no dict this way.
+std::optional<std::string> one_line(const c10::IValue& v, bool json) {
+  if (!is_container(v) || (v.isGenericDict() && !json)) return std::nullopt;
+  std::vector<std::string> parts;
+  size_t length = 0;
+  for (const auto& [key, child] : children_of(v)) {
+    if (is_container(child) || child.isTensor() || length > 80) return std::nullopt;
+    parts.push_back((v.isGenericDict() ? json_string(key) + ": " : "") +
+                    (json ? scalar_json(child) : leaf_text(child)));
+    length += parts.back().size() + 2;
+  }
+  if (length > 80 || (parts.empty() && !json)) return std::nullopt;
+  const char* brackets = v.isGenericDict() ? "{}" : v.isList() || json ? "[]" : "()";
+  return fmt::format("{}{}{}", brackets[0], fmt::join(parts, ", "), brackets[1]);
+}
+
+void print_tree(std::ostream& out, const c10::IValue& v, size_t indent, bool all) {
+  const auto children = children_of(v);
+  const bool may_elide = !all && (!v.isGenericDict() || !v.toGenericDict().keyType()->cast<c10::StringType>());
+  const size_t shown = may_elide ? std::min(children.size(), kMaxShown) : children.size();
+  size_t pad = 0;
+  for (size_t i = 0; i < shown; ++i)
+    if (!is_container(children[i].second) || one_line(children[i].second, false))
+      pad = std::max(pad, std::min(children[i].first.size(), kMaxLabelPad));
+  const std::string margin(indent, ' ');
+  for (size_t i = 0; i < shown; ++i) {
+    const auto& [label, child] = children[i];
+    const auto inline_text = one_line(child, false);
+    if (is_container(child) && !inline_text) {
+      const auto grandchildren = children_of(child).size();
+      out << margin << label << "  " << container_text(child, grandchildren) << "\n";
+      if (grandchildren > 0) print_tree(out, child, indent + 2, all);
+    } else {
+      out << margin << fmt::format("{:<{}}  {}\n", label, pad, inline_text ? *inline_text : leaf_text(child));
+    }
+  }
+  if (shown < children.size()) {
+    Stats rest;
+    for (size_t i = shown; i < children.size(); ++i) rest.add(stats_of(children[i].second));
+    const auto rest_text = stats_text(rest);
+    out << margin << "... " << children.size() - shown << " more"
+        << (rest_text.empty() ? "" : " (" + rest_text.substr(2) + ")") << "\n";
+  }
+}
+
+std::string scalar_json(const c10::IValue& v) {
+  if (v.isTensor()) {
+    const auto& t = v.toTensor();
+    return fmt::format("{{\"tensor\": {{\"dtype\": \"{}\", \"shape\": {}, \"bytes\": {}}}}}",
+                       dtype_name(t.scalar_type()), shape_string(t), tensor_bytes(t));
+  }
+  if (v.isNone()) return "null";
+  if (v.isDouble()) return json_double(v.toDouble());
+  if (v.isString()) return json_string(v.toStringRef());
+  if (v.isBool() || v.isInt()) return leaf_text(v);
+  return json_string("<" + v.tagKind() + ">");
+}
+
+// Containers one entry a line, except short ones of scalars, which stay on one line.
+void write_json(std::ostream& out, const c10::IValue& v, size_t indent) {
+  if (const auto text = is_container(v) ? one_line(v, true) : scalar_json(v)) {
+    out << *text;
+    return;
+  }
+  const bool object = v.isGenericDict();
+  const auto children = children_of(v);
+  const std::string margin(indent + 2, ' ');
+  out << (object ? "{" : "[");
+  for (size_t i = 0; i < children.size(); ++i) {
+    out << (i == 0 ? "\n" : ",\n") << margin;
+    if (object) out << json_string(children[i].first) << ": ";
+    write_json(out, children[i].second, indent + 2);
+  }
+  out << "\n" << std::string(indent, ' ') << (object ? "}" : "]");
+}
+
+// dict[key] when `v` is a string-keyed dict holding it, else None.
+c10::IValue child(const c10::IValue& v, const char* key) {
+  if (!v.isGenericDict() || !v.toGenericDict().keyType()->cast<c10::StringType>()) return {};
+  const auto dict = v.toGenericDict();
+  const auto it = dict.find(key);
+  return it == dict.end() ? c10::IValue() : it->value();
+}
+
+// {file_bytes, tensor_count, tensor_bytes, then what the file holds of timestamp (epoch, batch,
+// sample, batch_in_epoch), run_name, rank_zero_seed, tempo_version, torch_version, metadata}.
+TreeDict summarize(const std::string& path, const CheckpointFile& file) {
+  auto summary = new_tree_dict();
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  summary.insert("file_bytes", error ? int64_t{0} : static_cast<int64_t>(size));
+  const auto stats = stats_of(file.tree);
+  summary.insert("tensor_count", static_cast<int64_t>(stats.tensors));
+  summary.insert("tensor_bytes", static_cast<int64_t>(stats.bytes));
+  const auto state = child(file.tree, "state");
+  auto timestamp = new_tree_dict();
+  for (const char* key : {"epoch", "batch", "sample", "batch_in_epoch"})
+    if (const auto v = child(child(state, "timestamp"), key); v.isInt()) timestamp.insert(key, v);
+  if (!timestamp.empty()) summary.insert("timestamp", timestamp);
+  if (const auto v = child(state, "run_name"); v.isString()) summary.insert("run_name", v);
+  if (const auto v = child(state, "rank_zero_seed"); v.isInt()) summary.insert("rank_zero_seed", v);
+  for (const char* key : {"tempo_version", "torch_version"})
+    if (const auto v = child(child(state, "metadata"), key); v.isString()) summary.insert(key, v);
+  if (file.format == "safetensors") {
+    auto metadata = new_tree_dict();
+    for (const auto& [key, value] : file.metadata) metadata.insert(key, value);
+    summary.insert("metadata", metadata);
+  }
+  return summary;
+}
+
+std::string bytes_text(uint64_t n) { return n < 1024 ? human_bytes(n) : fmt::format("{} ({} B)", human_bytes(n), n); }
+
+// `s` as it is, or as a JSON string literal when it holds quotes or control characters.
+std::string plain_or_quoted(const std::string& s) {
+  const bool plain =
+      std::none_of(s.begin(), s.end(), [](char c) { return c == '"' || static_cast<unsigned char>(c) < 0x20; });
+  return plain && !s.empty() ? s : json_string(s);
+}
+
+void print_text(std::ostream& out, const std::string& path, const CheckpointFile& file, bool all) {
+  const auto summary = summarize(path, file);
+  auto line = [&out](const std::string& label, const std::string& value) {
+    out << fmt::format("{:<16}{}\n", label, value);
+  };
+  line("file", plain_or_quoted(path));
+  line("format", file.format);
+  line("file size", bytes_text(summary.at("file_bytes").toInt()));
+  line("tensors",
+       fmt::format("{}, {}", summary.at("tensor_count").toInt(), bytes_text(summary.at("tensor_bytes").toInt())));
+  for (const auto& entry : summary) {
+    const auto& key = entry.key().toStringRef();
+    const auto& value = entry.value();
+    if (key == "timestamp") {
+      std::vector<std::string> parts;
+      for (const auto& [name, number] : children_of(value)) parts.push_back(name + " " + leaf_text(number));
+      line(key, fmt::format("{}", fmt::join(parts, ", ")));
+    } else if (key == "metadata") {
+      bool first = true;
+      for (const auto& [name, text] : children_of(value))
+        line(std::exchange(first, false) ? key : "",
+             plain_or_quoted(name) + ": " + plain_or_quoted(text.toStringRef()));
+    } else if (value.isString()) {
+      line(key, plain_or_quoted(value.toStringRef()));
+    } else if (key != "file_bytes" && key != "tensor_count" && key != "tensor_bytes") {
+      line(key, leaf_text(value));
+    }
+  }
+  out << "\n" << (is_container(file.tree) ? "" : leaf_text(file.tree) + "\n");
+  print_tree(out, file.tree, 0, all);
+}
+
+void print_json(std::ostream& out, const std::string& path, const CheckpointFile& file) {
+  auto document = new_tree_dict();
+  document.insert("file", path);
+  document.insert("format", file.format);
+  document.insert("summary", summarize(path, file));
+  document.insert("tree", file.tree);
+  write_json(out, document, 0);
+  out << "\n";
+}
+
+// safetensors by name, or by content: a u64 header length, then the JSON header's '{'. A zip
+// (what torch.save writes) starts with "PK" instead.
+bool looks_like_safetensors(const std::string& path) {
+  if (std::filesystem::path(path).extension() == ".safetensors") return true;
+  std::ifstream in(path, std::ios::binary);
+  char head[9] = {};
+  if (!in.read(head, sizeof head)) return false;
+  return !(head[0] == 'P' && head[1] == 'K') && head[8] == '{';
+}
+
+bool has_tempo_anatomy(const c10::IValue& tree) {
+  const auto state = child(tree, "state");
+  for (const char* key : {"model", "timestamp", "metadata", "run_name"})
+    if (!child(state, key).isNone()) return true;
+  return false;
+}
+
+}  // namespace
+
+CheckpointFile open_checkpoint_file(const std::string& path) {
+  CheckpointFile file;
+  if (looks_like_safetensors(path)) {
+    auto dict = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
+    for (auto& [name, tensor] : read_safetensors(path, &file.metadata)) dict.insert(name, tensor);
+    file.format = "safetensors";
+    file.tree = dict;
+    return file;
+  }
+  file.tree = read_checkpoint(path);
+  file.format = has_tempo_anatomy(file.tree) ? "tempo" : "torch";
+  return file;
+}
+
+int run_inspect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  bool json = false, all = false;
+  std::vector<std::string> files;
+  for (const auto& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      out << kUsage;
+      return 0;
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--all") {
+      all = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      err << "tempo inspect: unknown option '" << arg << "'\n" << kUsage;
+      return 2;
+    } else {
+      files.push_back(arg);
+    }
+  }
+  if (files.size() != 1) {
+    err << (files.empty() ? "tempo inspect: no checkpoint given\n" : "tempo inspect: give one checkpoint\n") << kUsage;
+    return 2;
+  }
+  const auto& path = files.front();
+  try {
+    const auto file = open_checkpoint_file(path);
+    json ? print_json(out, path, file) : print_text(out, path, file, all);
+    return 0;
+  } catch (const std::exception& e) {
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    const std::string message = c10_error ? c10_error->what_without_backtrace() : e.what();
+    err << "tempo inspect: " << (message.find(path) == std::string::npos ? "'" + path + "': " : "") << message << "\n";
+    return 2;
+  }
+}
+
+int inspect_command(const std::vector<std::string>& args) { return run_inspect(args, std::cout, std::cerr); }
+
+}  // namespace tempo::cli

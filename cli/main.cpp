@@ -1,0 +1,54 @@
+#include "cli/main.h"
+
+#include <torch/version.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/export.h"
+#include "cli/inspect.h"
+#include "cli/train.h"
+#include "state/version.h"
+
+namespace tempo::cli {
+
+namespace {
+constexpr char kUsage[] =
+    "usage: tempo <command> [args]\n"
+    "\n"
+    "commands:\n"
+    "  train CONFIG.yaml [KEY=VALUE ...]   train a run described in YAML\n"
+    "  inspect CHECKPOINT                  show what a checkpoint holds\n"
+    "  export CHECKPOINT ...               write a checkpoint's weights in another format\n"
+    "\n"
+    "  tempo <command> --help   help on one command\n"
+    "  tempo --version          print the version\n";
+}  // namespace
+
+std::string version() { return std::string("tempo ") + kTempoVersion + " (LibTorch " + TORCH_VERSION + ")"; }
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = args.front();
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "--version" || command == "-V") {
+    std::cout << version() << "\n";
+    return 0;
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "train") return train_command(rest);
+  if (command == "inspect") return inspect_command(rest);
+  if (command == "export") return export_command(rest);
+  std::cerr << "tempo: unknown command '" << command << "'\n" << kUsage;
+  return 2;
+}
+
+}  // namespace tempo::cli

@@ -1,0 +1,157 @@
+#include "cli/train.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "callbacks/name_format.h"
+#include "configs/registry.h"
+#include "configs/run_config.h"
+#include "errors/error.h"
+#include "serialization/atomic_file.h"
+#include "trainer/trainer.h"
+
+namespace tempo::cli {
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: tempo train CONFIG.yaml [KEY=VALUE ...] [--print-config]\n"
+    "       tempo train --list-keys\n"
+    "\n"
+    "Trains one run described by CONFIG.yaml, whose keys are Composer's Trainer arguments\n"
+    "(max_duration, save_folder, load_path, ...) and the sections model, train_loader,\n"
+    "eval_loader, optimizers, schedulers, callbacks and loggers (see docs/config.md).\n"
+    "\n"
+    "  KEY=VALUE       override a key by its dotted path, the value read as YAML:\n"
+    "                  max_duration=3ep optimizers.adam.lr=3e-4 model.mlp.hidden=[512,256]\n"
+    "  --print-config  print the resolved config (every default filled in) and exit\n"
+    "  --list-keys     print every key the config accepts, with its type and default\n"
+    "  -h, --help      print this help\n"
+    "\n"
+    "Exit status: 0 done, 1 training failed, 2 bad command line or config.\n";
+
+void list_keys(std::ostream& out) {
+  const auto& r = config::registry();
+  out << "trainer\n" << config::schema_table(config::trainer_schema());
+  auto table = [&out](const auto& parts) {
+    for (const auto& [name, part] : parts.parts()) {
+      out << "\n" << parts.kind() << " " << name << "\n";
+      if (part.schema) out << config::schema_table(*part.schema);
+      else out << "(no schema: the part reads its own keys)\n";
+    }
+  };
+  table(r.models);
+  table(r.datasets);
+  table(r.optimizers);
+  table(r.schedulers);
+  table(r.callbacks);
+  table(r.loggers);
+}
+
+// The resolved config goes beside the checkpoints so a run can always be repeated from them.
+std::string save_resolved_config(const config::RunConfig& cfg, const Trainer& trainer) {
+  const auto pattern = cfg.resolved().child("save_folder").as<std::string>();
+  if (pattern.empty()) return "";
+  const auto folder = NameFormat(pattern, "save_folder").format(trainer.state());
+  std::filesystem::create_directories(folder);
+  const auto path = (std::filesystem::path(folder) / "config.yaml").string();
+  const auto text = cfg.yaml();
+  AtomicFile file(path);
+  file.write(text.data(), text.size());
+  file.commit();
+  return path;
+}
+
+// "epoch 1, batch 4, sample 64": the position a run stopped or resumed at.
+std::string position(const Timestamp& ts) {
+  return "epoch " + std::to_string(ts.epoch()) + ", batch " + std::to_string(ts.batch()) + ", sample " +
+         std::to_string(ts.sample());
+}
+
+}  // namespace
+
+int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string file;
+  std::vector<std::string> overrides;
+  bool print_config = false;
+  bool keys = false;
+  for (const auto& arg : args) {
+    if (arg == "-h" || arg == "--help") {
+      out << kUsage;
+      return 0;
+    } else if (arg == "--print-config") {
+      print_config = true;
+    } else if (arg == "--list-keys") {
+      keys = true;
+    } else if (arg.rfind("-", 0) == 0) {
+      err << "tempo train: unknown option '" << arg << "'\n" << kUsage;
+      return 2;
+    } else if (file.empty() && arg.find('=') == std::string::npos) {
+      file = arg;
+    } else if (arg.find('=') != std::string::npos) {
+      overrides.push_back(arg);
+    } else {
+      err << "tempo train: override '" << arg << "': expected KEY=VALUE, e.g. max_duration=3ep\n";
+      return 2;
+    }
+  }
+  config::register_builtins(config::registry());
+  if (keys) {
+    list_keys(out);
+    return 0;
+  }
+  if (file.empty()) {
+    err << "tempo train: no config file given\n" << kUsage;
+    return 2;
+  }
+
+  // Everything that can be wrong with the config fails here, before a file is written.
+  std::unique_ptr<config::RunConfig> cfg;
+  std::unique_ptr<Trainer> trainer;
+  try {
+    cfg = std::make_unique<config::RunConfig>(config::RunConfig::load(file, overrides, config::registry()));
+    if (print_config) {
+      out << cfg->yaml();
+      return 0;
+    }
+    trainer = std::make_unique<Trainer>(cfg->build(config::registry()));
+  } catch (const Error& e) {
+    err << "tempo train: " << e.what() << "\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    err << "tempo train: " << e.what_without_backtrace() << "\n";
+    return 2;
+  }
+
+  try {
+    const auto saved = save_resolved_config(*cfg, *trainer);
+    if (!saved.empty()) out << "resolved config saved to " << saved << "\n";
+    out << cfg->yaml();
+    if (!trainer->resumed_from().empty()) {
+      out << "resumed from " << trainer->resumed_from() << " at " << position(trainer->state().timestamp) << "\n";
+    }
+    out.flush();
+    trainer->fit();
+  } catch (const Error& e) {
+    err << "tempo train: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    err << "tempo train: " << e.what_without_backtrace() << "\n";
+    return 1;
+  }
+  const auto& state = trainer->state();
+  out << "finished at " << position(state.timestamp) << "\n";
+  for (const auto& [name, value] : state.train_metrics) out << "train " << name << " " << value << "\n";
+  for (const auto& [label, metrics] : state.eval_metrics) {
+    for (const auto& [name, value] : metrics) out << label << " " << name << " " << value << "\n";
+  }
+  for (const auto& path : trainer->saved_checkpoints()) out << "checkpoint: " << path << "\n";
+  return 0;
+}
+
+int train_command(const std::vector<std::string>& args) { return run_train(args, std::cout, std::cerr); }
+
+}  // namespace tempo::cli

@@ -1,0 +1,158 @@
+// tempo's built-in parts and their schemas. Each schema's defaults are those of the options
+// struct the factory fills (MlpOptions, CheckpointSaverOptions, torch's AdamOptions...), so a
+// resolved config states exactly what runs.
+#include <torch/torch.h>
+
+#include <fmt/format.h>
+
+#include "callbacks/checkpoint_saver.h"
+#include "configs/registry.h"
+#include "configs/synthetic_dataset.h"
+#include "data/data_loader.h"
+#include "data/fashion_mnist.h"
+#include "models/cnn.h"
+#include "models/mlp.h"
+
+namespace tempo::config {
+
+namespace {
+
+const Schema kLoaderKeys = {
+    {"batch_size", "int", "64", "Samples per batch"},
+    {"shuffle", "bool", "false", "Reshuffle every epoch (from the run's seed)"},
+    {"drop_last", "bool", "false", "Drop the short last batch"},
+};
+
+Schema with_loader_keys(Schema schema) {
+  schema.insert(schema.end(), kLoaderKeys.begin(), kLoaderKeys.end());
+  return schema;
+}
+
+std::shared_ptr<DataLoader> make_loader(std::shared_ptr<Dataset> dataset, const Args& a) {
+  return std::make_shared<DataLoader>(std::move(dataset), DataLoaderOptions()
+                                                              .batch_size(a.get<int64_t>("batch_size"))
+                                                              .shuffle(a.get<bool>("shuffle"))
+                                                              .drop_last(a.get<bool>("drop_last")));
+}
+
+std::pair<double, double> betas(const Args& a) {
+  auto b = a.get<std::vector<double>>("betas");
+  if (b.size() != 2) {
+    throw LocatedConfigError(fmt::format("{}: {}: expected two numbers [beta1, beta2], got {}",
+                                         a.node().child("betas").where(), a.node().child("betas").path(), b.size()));
+  }
+  return {b[0], b[1]};
+}
+
+const Schema kAdamKeys = {
+    {"lr", "float", "0.001", "Learning rate"},
+    {"betas", "list[float]", "[0.9, 0.999]", "Coefficients of the running averages"},
+    {"eps", "float", "1.0e-08", "Added to the denominator"},
+    {"weight_decay", "float", "0.0", "Weight decay"},
+    {"amsgrad", "bool", "false", "Use AMSGrad"},
+};
+
+}  // namespace
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+void register_builtins(Registry& r) {
+  if (!r.models.contains("mlp")) {
+    r.add_model("mlp", [](const Args& a) -> std::shared_ptr<Model> {
+      return std::make_shared<Mlp>(MlpOptions()
+                                       .in_features(a.get<int64_t>("in_features"))
+                                       .hidden(a.get<std::vector<int64_t>>("hidden"))
+                                       .num_classes(a.get<int64_t>("num_classes"))
+                                       .dropout(a.get<double>("dropout")));
+    }, Schema{{"in_features", "int", "784", "Inputs per sample (flattened)"},
+              {"hidden", "list[int]", "[256]", "Widths of the hidden layers"},
+              {"num_classes", "int", "10", "Output logits"},
+              {"dropout", "float", "0.0", "Dropout after each hidden layer"}});
+  }
+  if (!r.models.contains("cnn")) {
+    r.add_model("cnn", [](const Args& a) -> std::shared_ptr<Model> {
+      return std::make_shared<Cnn>(CnnOptions()
+                                       .channels(a.get<int64_t>("channels"))
+                                       .hidden(a.get<int64_t>("hidden"))
+                                       .num_classes(a.get<int64_t>("num_classes")));
+    }, Schema{{"channels", "int", "1", "Input channels of the 28x28 images"},
+              {"hidden", "int", "128", "Width of the hidden linear layer"},
+              {"num_classes", "int", "10", "Output logits"}});
+  }
+  if (!r.datasets.contains("fashion_mnist")) {
+    r.add_dataset("fashion_mnist", [](const Args& a) {
+      const auto split = a.get<std::string>("split");
+      if (split != "train" && split != "test") {
+        const auto node = a.node().child("split");
+        throw LocatedConfigError(fmt::format("{}: {}: expected train or test, got \"{}\"", node.where(), node.path(), split));
+      }
+      return make_loader(load_fashion_mnist(a.get<std::string>("dir"), split == "train" ? Split::TRAIN : Split::TEST), a);
+    }, with_loader_keys({{"split", "string", "train", "train or test"},
+                         {"dir", "string", kFashionMnistDir, "Folder of the IDX files"}}));
+  }
+  if (!r.datasets.contains("synthetic")) {
+    r.add_dataset("synthetic", [](const Args& a) {
+      return make_loader(make_synthetic_dataset(a.get<int64_t>("num_samples"), a.get<std::vector<int64_t>>("shape"),
+                                                a.get<int64_t>("num_classes"), a.get<uint64_t>("seed")), a);
+    }, with_loader_keys({{"num_samples", "int", "256", "Samples in the data set"},
+                         {"shape", "list[int]", "[1, 28, 28]", "Shape of one input sample"},
+                         {"num_classes", "int", "10", "Classes (labels 0..num_classes-1)"},
+                         {"seed", "uint", "0", "Seed of the data (not of the run)"}}));
+  }
+  if (!r.optimizers.contains("sgd")) {
+    r.add_optimizer("sgd", [](const Args& a, const std::vector<at::Tensor>& params) -> std::shared_ptr<torch::optim::Optimizer> {
+      return std::make_shared<torch::optim::SGD>(params, torch::optim::SGDOptions(a.get<double>("lr"))
+                                                             .momentum(a.get<double>("momentum"))
+                                                             .dampening(a.get<double>("dampening"))
+                                                             .weight_decay(a.get<double>("weight_decay"))
+                                                             .nesterov(a.get<bool>("nesterov")));
+    }, Schema{{"lr", "float", "0.01", "Learning rate"},
+              {"momentum", "float", "0.0", "Momentum factor"},
+              {"dampening", "float", "0.0", "Dampening of the momentum"},
+              {"weight_decay", "float", "0.0", "Weight decay (L2)"},
+              {"nesterov", "bool", "false", "Nesterov momentum"}});
+  }
+  if (!r.optimizers.contains("adam")) {
+    r.add_optimizer("adam", [](const Args& a, const std::vector<at::Tensor>& params) -> std::shared_ptr<torch::optim::Optimizer> {
+      return std::make_shared<torch::optim::Adam>(params, torch::optim::AdamOptions(a.get<double>("lr"))
+                                                              .betas(betas(a))
+                                                              .eps(a.get<double>("eps"))
+                                                              .weight_decay(a.get<double>("weight_decay"))
+                                                              .amsgrad(a.get<bool>("amsgrad")));
+    }, kAdamKeys);
+  }
+  if (!r.optimizers.contains("adamw")) {
+    Schema keys = kAdamKeys;
+    keys[3].default_yaml = "0.01";  // torch's AdamW default weight decay
+    r.add_optimizer("adamw", [](const Args& a, const std::vector<at::Tensor>& params) -> std::shared_ptr<torch::optim::Optimizer> {
+      return std::make_shared<torch::optim::AdamW>(params, torch::optim::AdamWOptions(a.get<double>("lr"))
+                                                               .betas(betas(a))
+                                                               .eps(a.get<double>("eps"))
+                                                               .weight_decay(a.get<double>("weight_decay"))
+                                                               .amsgrad(a.get<bool>("amsgrad")));
+    }, keys);
+  }
+  if (!r.callbacks.contains("checkpoint_saver")) {
+    r.add_callback("checkpoint_saver", [](const Args& a) -> std::shared_ptr<Callback> {
+      return std::make_shared<CheckpointSaver>(CheckpointSaverOptions()
+                                                   .folder(a.get<std::string>("folder"))
+                                                   .filename(a.get<std::string>("filename"))
+                                                   .latest_filename(a.get<std::string>("latest_filename"))
+                                                   .save_interval(a.get<Time>("save_interval"))
+                                                   .num_checkpoints_to_keep(a.get<int64_t>("num_checkpoints_to_keep"))
+                                                   .weights_only(a.get<bool>("weights_only"))
+                                                   .overwrite(a.get<bool>("overwrite")));
+    }, Schema{{"folder", "string", "\"{run_name}/checkpoints\"", "Folder for checkpoints (format string)"},
+              {"filename", "string", "ep{epoch}-ba{batch}-rank{rank}.pt", "Checkpoint file name (format string)"},
+              {"latest_filename", "string", "latest-rank{rank}.pt", "Link to the newest; empty: none"},
+              {"save_interval", "interval", "1ep", "How often to save"},
+              {"num_checkpoints_to_keep", "int", "-1", "Newest checkpoints to keep; -1: all"},
+              {"weights_only", "bool", "false", "Save only the model's weights"},
+              {"overwrite", "bool", "false", "Allow replacing an earlier run's checkpoints"}});
+  }
+}
+
+}  // namespace tempo::config

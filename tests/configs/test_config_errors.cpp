@@ -1,0 +1,110 @@
+// Every kind of config mistake ends in one ConfigError naming file:line:col (or the override),
+// the key and what was expected, before anything is built.
+#include <doctest/doctest.h>
+
+#include "configs/config_test_support.h"
+#include "support/temp_dir.h"
+
+using tempo::testing::config_error;
+using tempo::testing::tiny_config;
+
+TEST_SUITE("configs") {
+TEST_CASE("a valid config has no error") { CHECK(config_error(tiny_config()) == ""); }
+
+TEST_CASE("an unknown top-level key names its line, column and the nearest key") {
+  const auto message = config_error(tiny_config("save_intervl: 2ba\n"));
+  CHECK(message == "run.yaml:10:1: unknown key 'save_intervl' in trainer (did you mean 'save_interval'?)");
+}
+
+TEST_CASE("an unknown argument of a part names the part") {
+  const auto message = config_error("run_name: x\nmax_duration: 1ba\nmodel:\n  mlp: {hiden: [4]}\n"
+                                    "train_loader: {synthetic: {}}\noptimizers: {sgd: {}}\n");
+  CHECK(message == "run.yaml:4:9: unknown key 'hiden' in model 'mlp' (did you mean 'hidden'?)");
+}
+
+TEST_CASE("a bad time string quotes it and Time::parse's reason") {
+  auto text = tiny_config();
+  text.replace(text.find("4ba"), 3, "ten");
+  const auto message = config_error(text);
+  CHECK(message.rfind("run.yaml:3:15: max_duration: expected a time string like \"10ep\", \"500ba\" or \"0.5dur\", "
+                      "got \"ten\" (invalid time string \"ten\"", 0) == 0);
+}
+
+TEST_CASE("a wrong type names the key and the expected type") {
+  CHECK(config_error(tiny_config("save_overwrite: maybe\n")) ==
+        "run.yaml:10:17: save_overwrite: expected true or false, got \"maybe\"");
+  CHECK(config_error(tiny_config("load_ignore_keys: state/model\n")) ==
+        "run.yaml:10:19: load_ignore_keys: expected a list of strings, got \"state/model\"");
+  auto text = tiny_config();
+  text.replace(text.find("hidden: [16]"), 12, "hidden: 16");
+  CHECK(config_error(text) == "run.yaml:5:33: model.mlp.hidden: expected a list of integers, e.g. [256, 128], got \"16\"");
+}
+
+TEST_CASE("an unknown part lists the known ones") {
+  auto text = tiny_config();
+  text.replace(text.find("adam:"), 5, "adamm:");
+  CHECK(config_error(text) == "run.yaml:9:3: unknown optimizer 'adamm' in optimizers (did you mean 'adam'? known: adam, adamw, sgd)");
+  CHECK(config_error(tiny_config("schedulers: {cosine: {}}\n")) ==
+        "run.yaml:10:14: unknown scheduler 'cosine' in schedulers (known: (none yet))");
+  CHECK(config_error(tiny_config("loggers: [{wandb: {}}]\n")).find("unknown logger 'wandb' in loggers (known: (none yet))") !=
+        std::string::npos);
+}
+
+TEST_CASE("missing required keys are named") {
+  for (const std::string key : {"max_duration", "model", "train_loader", "optimizers"}) {
+    CAPTURE(key);
+    auto text = tiny_config();
+    const auto start = text.find(key + ":");
+    auto end = text.find('\n', start) + 1;
+    if (key != "max_duration") end = text.find('\n', end) + 1;  // the part's own line too
+    text.erase(start, end - start);
+    CHECK(config_error(text).find("run.yaml:1:1: missing required key '" + key + "' in trainer") == 0);
+  }
+}
+
+TEST_CASE("precision other than fp32 is refused with what is supported") {
+  CHECK(config_error(tiny_config("precision: amp_bf16\n")) ==
+        "run.yaml:10:12: precision: only \"fp32\" is supported for now, got \"amp_bf16\"");
+}
+
+TEST_CASE("malformed YAML and unreadable files") {
+  CHECK(config_error("model: [1,\nseed: 2\n").rfind("run.yaml:3:1: malformed YAML: ", 0) == 0);
+  tempo::testing::TempDir dir;
+  auto r = tempo::testing::builtin_registry();
+  CHECK_THROWS_WITH_AS(tempo::config::RunConfig::load(dir / "missing.yaml", {}, r),
+                       doctest::Contains("missing.yaml: cannot read the config file"), tempo::ConfigError);
+  CHECK(config_error("").find("run.yaml: expected a map of trainer keys") == 0);
+}
+
+TEST_CASE("errors of overrides name the override") {
+  CHECK(config_error(tiny_config(), {"optimizers.adam.lr=abc"}) ==
+        "override 'optimizers.adam.lr=abc': optimizers.adam.lr: expected a number, got \"abc\"");
+  CHECK(config_error(tiny_config(), {"save_intervl=3ba"}) ==
+        "override 'save_intervl=3ba': unknown key 'save_intervl' in trainer (did you mean 'save_interval'?)");
+  CHECK(config_error(tiny_config(), {"model.mlp.width=3"}).find("override 'model.mlp.width=3': unknown key 'width'") == 0);
+  CHECK(config_error(tiny_config(), {"max_duration"}).find("override 'max_duration': expected key=value") == 0);
+  CHECK(config_error(tiny_config(), {"seed.x=1"}).find("override 'seed.x=1': 'seed' holds a value") == 0);
+}
+
+TEST_CASE("a part's own complaint is prefixed with where the part is configured") {
+  auto text = tiny_config();
+  text.replace(text.find("num_classes: 2}\ntrain"), 14, "num_classes: 2, dropout: 1.5");
+  const auto message = config_error(text);
+  CHECK(message.rfind("run.yaml:5:8: model 'mlp': ", 0) == 0);
+  CHECK(message.find("dropout") != std::string::npos);
+}
+
+TEST_CASE("the CLI reports one line on stderr and exits 2 before writing anything") {
+  tempo::testing::TempDir dir;
+  const auto path = dir / "run.yaml";
+  tempo::testing::write_file(path, tiny_config("save_folder: " + dir.path() + "/ckpt\nsave_intervl: 1ba\n"));
+  const auto result = tempo::testing::run_cli({path});
+  CHECK(result.status == 2);
+  CHECK(result.out == "");
+  CHECK(result.err == "tempo train: " + path + ":11:1: unknown key 'save_intervl' in trainer (did you mean 'save_interval'?)\n");
+  CHECK(tempo::testing::files_in(dir.path()) == std::vector<std::string>{"run.yaml"});
+  CHECK(tempo::testing::run_cli({path, "bogus"}).status == 2);
+  CHECK(tempo::testing::run_cli({"--nope"}).status == 2);
+  CHECK(tempo::testing::run_cli({dir / "absent.yaml"}).err.find("cannot read the config file") != std::string::npos);
+}
+}
