@@ -131,7 +131,11 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (!saved.empty()) out << "resolved config saved to " << saved << "\n";
     out << cfg->yaml();
     if (!trainer->resumed_from().empty()) {
-      out << "resumed from " << trainer->resumed_from() << " at " << position(trainer->state().timestamp) << "\n";
+      if (trainer->state().timestamp.batch() == 0) {
+        out << "loaded " << trainer->resumed_from() << " (starting at batch 0)\n";
+      } else {
+        out << "resumed from " << trainer->resumed_from() << " at " << position(trainer->state().timestamp) << "\n";
+      }
     }
     out.flush();
     trainer->fit();

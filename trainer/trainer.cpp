@@ -159,7 +159,7 @@ void Trainer::fit() {
   }
   if (state.elapsed_fraction() >= 1.0) {
     throw ConfigError(fmt::format(
-        "fit(): max_duration {} is already reached (the run is at {}); call fit(duration) to train further",
+        "fit(): max_duration {} is already reached (the run is at {}): raise max_duration, or call fit(duration), to train further",
         to_string(*state.max_duration), to_string(state.timestamp.get(state.max_duration->unit()))));
   }
   if (state.dataloader_len() <= 0) throw ConfigError("fit(): the train dataloader yields no batches");
