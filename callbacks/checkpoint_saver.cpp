@@ -1,8 +1,14 @@
 #include "callbacks/checkpoint_saver.h"
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
@@ -21,6 +27,32 @@ void check_relative_pattern(const std::string& pattern, const std::string& optio
   if (!pattern.empty() && pattern.front() == '/') {
     throw ConfigError(fmt::format("{} '{}' is absolute: it must name a file inside the save folder", option, pattern));
   }
+}
+
+bool all_digits(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The pid in an AtomicFile temporary's name ".tmp.<name>.<pid>.<n>", or -1 when `name` is not one.
+pid_t temporary_owner(const std::string& name) {
+  const std::string prefix = ".tmp.";
+  if (name.rfind(prefix, 0) != 0) return -1;
+  const auto last = name.rfind('.');
+  if (last == std::string::npos || last <= prefix.size() || !all_digits(name.substr(last + 1))) return -1;
+  const auto before = name.rfind('.', last - 1);
+  if (before == std::string::npos || before < prefix.size()) return -1;
+  const auto pid_text = name.substr(before + 1, last - before - 1);
+  if (!all_digits(pid_text) || pid_text.size() > 10) return -1;
+  const long long pid = std::stoll(pid_text);
+  if (pid <= 0 || pid > INT_MAX) return -1;  // kill(0 or -1, 0) would mean process groups: never
+  return static_cast<pid_t>(pid);
+}
+
+// Whether the temporary's writer may still be writing it. This process has no save in flight
+// when it asks (FIT_START), so its own are leftovers. EPERM means alive under another user.
+bool writer_may_be_alive(pid_t pid) {
+  if (pid == ::getpid()) return false;
+  return ::kill(pid, 0) == 0 || errno != ESRCH;
 }
 
 }  // namespace
@@ -64,6 +96,7 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
   const fs::path folder = folder_.format(state);
   std::error_code error;
   if (!fs::is_directory(folder, error)) return;
+  remove_stale_temporaries(folder.string());
   const auto matcher = filename_.matcher(state);
   std::vector<std::pair<fs::file_time_type, std::string>> found;
   for (auto it = fs::recursive_directory_iterator(folder, error); !error && it != fs::recursive_directory_iterator();
@@ -103,30 +136,82 @@ void CheckpointSaver::maybe_save(State& state, Event event) {
 }
 
 std::string CheckpointSaver::save(const State& state) {
+  // Mistakes in the names are refused whatever ignore_errors says: they are not faults of the disk.
   const auto folder = folder_.format(state);
   const auto path = inside_folder(folder, filename_.format(state), "save_filename");
+  const auto link =
+      latest_filename_.empty() ? std::string() : inside_folder(folder, latest_filename_.format(state), "save_latest_filename");
   std::error_code error;
   if (!options_.overwrite() && fs::exists(path, error)) {
-    throw CheckpointError(fmt::format("checkpoint '{}' already exists and save_overwrite is off", path));
+    // A damaged file of the same name (autoresume skipped it) is replaced: it holds nothing to keep.
+    bool damaged = false;
+    try {
+      read_checkpoint(path);
+    } catch (const CheckpointError& e) {
+      damaged = true;
+      std::fprintf(stderr, "tempo: warning: replacing damaged checkpoint '%s': %s\n", path.c_str(), e.what());
+    }
+    if (!damaged) {
+      throw CheckpointError(fmt::format("checkpoint '{}' already exists and save_overwrite is off", path));
+    }
   }
-  fs::create_directories(fs::path(path).parent_path(), error);
-  if (error) {
-    throw CheckpointError(fmt::format("cannot create checkpoint folder '{}': {}", fs::path(path).parent_path().string(),
-                                      error.message()));
+  bool written = false;
+  try {
+    const auto parent = fs::path(path).parent_path();
+    fs::create_directories(parent, error);
+    if (error) {
+      throw CheckpointError(fmt::format("cannot write checkpoint '{}': cannot create its folder '{}': {}", path,
+                                        parent.string(), error.message()));
+    }
+    // On any failure the temporary is removed; nothing else has changed yet.
+    write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path);
+    written = true;
+    saved_.erase(std::remove(saved_.begin(), saved_.end(), path), saved_.end());
+    saved_.push_back(path);
+    last_saved_batch_ = state.timestamp.batch();
+    if (!link.empty()) {
+      const auto link_parent = fs::path(link).parent_path();
+      fs::create_directories(link_parent, error);
+      if (error) {
+        throw CheckpointError(fmt::format("cannot create link '{}' -> '{}': cannot create its folder '{}': {}", link,
+                                          path, link_parent.string(), error.message()));
+      }
+      atomic_symlink(fs::path(path).lexically_relative(link_parent).string(), link);
+    }
+  } catch (const CheckpointError& e) {
+    // Rotation has not run: every older checkpoint is still there, and latest still names one.
+    if (!options_.ignore_errors()) throw;
+    std::fprintf(stderr,
+                 "tempo: warning: the checkpoint of batch %lld %s (save_ignore_errors is set: training continues): %s\n",
+                 static_cast<long long>(state.timestamp.batch()),
+                 written ? "was written but the latest link was not moved to it" : "was not saved", e.what());
+    return written ? path : std::string();
   }
-  write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path);
-
-  if (!latest_filename_.empty()) {
-    const auto link = inside_folder(folder, latest_filename_.format(state), "save_latest_filename");
-    fs::create_directories(fs::path(link).parent_path(), error);
-    const auto target = fs::path(path).lexically_relative(fs::path(link).parent_path());
-    atomic_symlink(target.string(), link);
-  }
-  saved_.erase(std::remove(saved_.begin(), saved_.end(), path), saved_.end());
-  saved_.push_back(path);
-  last_saved_batch_ = state.timestamp.batch();
   rotate(path);
   return path;
+}
+
+void CheckpointSaver::remove_stale_temporaries(const std::string& folder) const {
+  std::error_code error;
+  std::vector<std::pair<std::string, pid_t>> stale;
+  for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    const auto owner = temporary_owner(it->path().filename().string());
+    std::error_code kind;
+    if (owner < 0 || it->is_directory(kind)) continue;  // a temporary is a file or a link, never a folder
+    if (!writer_may_be_alive(owner)) stale.emplace_back(it->path().string(), owner);
+  }
+  for (const auto& [path, owner] : stale) {
+    std::error_code removed;
+    fs::remove(path, removed);
+    if (removed) {
+      std::fprintf(stderr, "tempo: warning: cannot remove '%s', left by an interrupted save of process %d: %s\n",
+                   path.c_str(), static_cast<int>(owner), removed.message().c_str());
+    } else {
+      std::fprintf(stderr, "tempo: removed '%s', left by an interrupted save of process %d\n", path.c_str(),
+                   static_cast<int>(owner));
+    }
+  }
 }
 
 void CheckpointSaver::rotate(const std::string& newest) {

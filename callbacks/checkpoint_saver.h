@@ -9,7 +9,17 @@
 // Names are format strings (see callbacks/name_format.h). A name that would leave the folder
 // (absolute, or with a ".." part) is refused. Without overwrite, a fresh run whose folder
 // already holds this run's checkpoints fails at FIT_START, before any training is lost.
-// Throws ConfigError for bad options, CheckpointError when a save fails.
+//
+// Faults: a save that fails (disk full, I/O error, an unusable folder) leaves no partial file
+// (the temporary is removed), leaves `latest` on the previous complete checkpoint and deletes
+// nothing (rotation runs only after a complete save). It then throws CheckpointError naming the
+// file and the OS error, or, with ignore_errors, prints a warning saying the same on stderr and
+// training goes on. At FIT_START the saver removes temporaries (".tmp.<name>.<pid>.<n>", see
+// serialization/atomic_file.h) that killed saves left in its folder: those whose pid is not a
+// live process, or is this process (no save of ours is in flight then); a live other process's
+// temporaries are never touched.
+// Throws ConfigError for bad options, CheckpointError when a save fails (unless ignore_errors;
+// a name leaving the folder or an existing file without overwrite always throws).
 #pragma once
 
 #include <torch/arg.h>
@@ -34,6 +44,8 @@ struct CheckpointSaverOptions {
   TORCH_ARG(int64_t, num_checkpoints_to_keep) = -1;
   TORCH_ARG(bool, weights_only) = false;
   TORCH_ARG(bool, overwrite) = false;
+  // A save that fails on I/O warns on stderr and training continues, instead of stopping the run.
+  TORCH_ARG(bool, ignore_errors) = false;
 };
 
 class CheckpointSaver : public Callback {
@@ -45,7 +57,8 @@ class CheckpointSaver : public Callback {
   const std::vector<std::string>& saved_checkpoints() const { return saved_; }
   const CheckpointSaverOptions& options() const { return options_; }
 
-  // Writes a checkpoint now, whatever the interval says; returns its path.
+  // Writes a checkpoint now, whatever the interval says; returns its path, or "" when the save
+  // failed and ignore_errors let training go on.
   std::string save(const State& state);
 
  protected:
@@ -59,6 +72,7 @@ class CheckpointSaver : public Callback {
   void maybe_save(State& state, Event event);
   std::string inside_folder(const std::string& folder, const std::string& name, const std::string& option) const;
   void rotate(const std::string& newest);
+  void remove_stale_temporaries(const std::string& folder) const;
 
   CheckpointSaverOptions options_;
   NameFormat folder_;

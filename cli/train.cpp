@@ -11,6 +11,7 @@
 #include "configs/run_config.h"
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
+#include "trainer/signal_handling.h"
 #include "trainer/trainer.h"
 
 namespace tempo::cli {
@@ -31,7 +32,9 @@ constexpr char kUsage[] =
     "  --list-keys     print every key the config accepts, with its type and default\n"
     "  -h, --help      print this help\n"
     "\n"
-    "Exit status: 0 done, 1 training failed, 2 bad command line or config.\n";
+    "Exit status: 0 done, 1 training failed, 2 bad command line or config, 128+N stopped by\n"
+    "signal N (143 SIGTERM, 130 SIGINT) after finishing the batch and saving a checkpoint;\n"
+    "run the same command again (with autoresume) to continue. A second signal stops at once.\n";
 
 void list_keys(std::ostream& out) {
   const auto& r = config::registry();
@@ -147,6 +150,14 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     return 1;
   }
   const auto& state = trainer->state();
+  if (const int signal_number = trainer->stopped_by_signal()) {
+    const auto& saved = trainer->signal_checkpoints();
+    err << "tempo: stopped by " << signal_name(signal_number) << " after batch " << state.timestamp.batch() << "; "
+        << (saved.empty() ? std::string("no checkpoint saved (no save_folder, or no batch trained)")
+                          : "checkpoint saved to " + saved.front())
+        << "\n";
+    return 128 + signal_number;
+  }
   out << "finished at " << position(state.timestamp) << "\n";
   for (const auto& [name, value] : state.train_metrics) out << "train " << name << " " << value << "\n";
   for (const auto& [label, metrics] : state.eval_metrics) {

@@ -144,14 +144,16 @@ void register_builtins(Registry& r) {
                                                    .save_interval(a.get<Time>("save_interval"))
                                                    .num_checkpoints_to_keep(a.get<int64_t>("num_checkpoints_to_keep"))
                                                    .weights_only(a.get<bool>("weights_only"))
-                                                   .overwrite(a.get<bool>("overwrite")));
+                                                   .overwrite(a.get<bool>("overwrite"))
+                                                   .ignore_errors(a.get<bool>("ignore_errors")));
     }, Schema{{"folder", "string", "\"{run_name}/checkpoints\"", "Folder for checkpoints (format string)"},
               {"filename", "string", "ep{epoch}-ba{batch}-rank{rank}.pt", "Checkpoint file name (format string)"},
               {"latest_filename", "string", "latest-rank{rank}.pt", "Link to the newest; empty: none"},
               {"save_interval", "interval", "1ep", "How often to save"},
               {"num_checkpoints_to_keep", "int", "-1", "Newest checkpoints to keep; -1: all"},
               {"weights_only", "bool", "false", "Save only the model's weights"},
-              {"overwrite", "bool", "false", "Allow replacing an earlier run's checkpoints"}});
+              {"overwrite", "bool", "false", "Allow replacing an earlier run's checkpoints"},
+              {"ignore_errors", "bool", "false", "On a failed save (disk full, I/O error): warn and keep training"}});
   }
 }
 

@@ -110,6 +110,7 @@ TrainerOptions RunConfig::build(const Registry& registry) const {
                      .save_interval(r.child("save_interval").as<Time>())
                      .save_num_checkpoints_to_keep(r.child("save_num_checkpoints_to_keep").as<int64_t>())
                      .save_overwrite(r.child("save_overwrite").as<bool>())
+                     .save_ignore_errors(r.child("save_ignore_errors").as<bool>())
                      .save_weights_only(r.child("save_weights_only").as<bool>())
                      .load_path(r.child("load_path").as<std::string>())
                      .load_weights_only(r.child("load_weights_only").as<bool>())

@@ -22,6 +22,7 @@ const Schema& trainer_schema() {
       {"save_interval", "interval", "1ep", "How often to save a checkpoint"},
       {"save_num_checkpoints_to_keep", "int", "-1", "Newest checkpoints to keep; -1: all"},
       {"save_overwrite", "bool", "false", "Allow replacing checkpoints of an earlier run of this name"},
+      {"save_ignore_errors", "bool", "false", "On a failed save (disk full, I/O error): warn and keep training"},
       {"save_weights_only", "bool", "false", "Save only the model's weights"},
       {"load_path", "string", "\"\"", "Checkpoint to start from; empty: a fresh run"},
       {"load_weights_only", "bool", "false", "Take only the model's weights from load_path"},

@@ -1,6 +1,7 @@
 #include "serialization/checkpoint_file.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
 #include <sys/stat.h>
 
@@ -8,11 +9,15 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
+#include "serialization/integrity.h"
 #include "serialization/pickle_reader.h"
 #include "serialization/pickle_writer.h"
+#include "serialization/zip_reader.h"
 
 namespace tempo {
 namespace {
@@ -54,12 +59,21 @@ void write_checkpoint(const c10::IValue& tree, const std::string& path) {
       }
       return size;
     });
+    // Each record's CRC-32 goes into the integrity record (see integrity.h), computed from the
+    // bytes just before they are handed to the writer.
+    std::vector<IntegrityEntry> integrity;
+    integrity.push_back({"data.pkl", pickle.size(), crc32_of(pickle.data(), pickle.size())});
     writer.writeRecord("data.pkl", pickle.data(), pickle.size());
     for (size_t key = 0; key < storages.size() && io_error.empty(); ++key) {
       // CPU storages are written from their own memory; others are copied over one at a time.
       const at::Tensor bytes = storages[key].is_cpu() ? storages[key] : storages[key].cpu();
-      writer.writeRecord("data/" + std::to_string(key), bytes.data_ptr(), bytes.nbytes());
+      const std::string name = "data/" + std::to_string(key);
+      integrity.push_back({name, bytes.nbytes(), crc32_of(bytes.data_ptr(), bytes.nbytes())});
+      writer.writeRecord(name, bytes.data_ptr(), bytes.nbytes());
     }
+    // Last of tempo's records: its presence marks a save that ran to the end.
+    const std::string manifest = format_integrity(integrity);
+    if (io_error.empty()) writer.writeRecord(kIntegrityRecordName, manifest.data(), manifest.size());
     writer.writeEndOfFile();  // central directory; adds the "version" record as torch.save does
   } catch (const c10::Error& e) {
     throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
@@ -76,50 +90,100 @@ c10::IValue read_checkpoint(const std::string& path) {
   }
   if (S_ISDIR(st.st_mode))
     throw CheckpointError("checkpoint '" + path + "' is a folder, not a checkpoint file");
-  const auto file_size = static_cast<uint64_t>(st.st_size);
 
-  // Issue 5 puts a bounded validator of the zip structure in front of PyTorchStreamReader; until
-  // then miniz parses the directory and we only turn its c10::Errors into CheckpointErrors.
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-  } catch (const c10::Error& e) {
-    throw CheckpointError("checkpoint '" + path + "' is not a PyTorch checkpoint (" +
-                          e.what_without_backtrace() + ")");
+  // tempo's own bounded zip reader: the whole structure is validated before any record is read,
+  // and LibTorch's reader (which crashes on malformed zips) is never used.
+  const ZipReader zip(path);
+  const auto fail = [&](const std::string& what) { zip.fail(what); };
+  const ZipEntry* pickle_entry = zip.find("data.pkl");
+  if (!pickle_entry) fail("is not a PyTorch checkpoint: it has no data.pkl record");
+
+  // Every record is checked against the CRC-32 of its directory entry. In a tempo file the
+  // integrity record must agree with the directory on each record's presence, size and CRC, so
+  // damage to either shows; files without one (Python's torch.save) have only the zip's CRCs.
+  if (const ZipEntry* manifest_entry = zip.find(kIntegrityRecordName)) {
+    if (manifest_entry->size > kMaxIntegrityRecordSize)
+      fail("has a damaged integrity record (" + std::to_string(manifest_entry->size) + " bytes)");
+    std::string text(manifest_entry->size, '\0');
+    if (zip.read(*manifest_entry, text.data()) != manifest_entry->crc32)
+      fail("record '" + manifest_entry->full_name + "' fails its checksum (file damaged)");
+    std::unordered_set<std::string> listed;
+    for (const auto& record : parse_integrity(text, path)) {
+      const ZipEntry* entry = zip.find(record.name);
+      if (!entry) fail("is damaged: record '" + record.name + "' listed in its integrity record is missing");
+      if (entry->size != record.size)
+        fail("is damaged: record '" + entry->full_name + "' has " + std::to_string(entry->size) +
+             " bytes, its integrity record says " + std::to_string(record.size));
+      if (entry->crc32 != record.crc32)
+        fail("record '" + entry->full_name + "' fails its checksum (file damaged: directory and integrity record disagree)");
+      listed.insert(record.name);
+    }
+    for (const auto& entry : zip.entries())
+      if ((entry.name == "data.pkl" || entry.name.rfind("data/", 0) == 0) && !listed.count(entry.name))
+        fail("is damaged: record '" + entry.full_name + "' is not covered by its integrity record");
   }
-  try {
-    if (!reader->hasRecord("data.pkl"))
-      throw CheckpointError("checkpoint '" + path +
-                            "' is not a PyTorch checkpoint: it has no data.pkl record");
-    auto [pickle, pickle_size] = reader->getRecord("data.pkl");
 
-    const StorageLoader load = [&](const std::string& key, c10::ScalarType dtype, int64_t numel) {
-      const std::string name = "data/" + key;
-      if (!plain_key(key) || !reader->hasRecord(name))
-        throw CheckpointError("checkpoint '" + path + "' is damaged: storage record '" + name +
-                              "' is missing");
-      uint64_t expected = 0;
-      if (__builtin_mul_overflow(static_cast<uint64_t>(numel), c10::elementSize(dtype), &expected) ||
-          expected > file_size)
-        throw CheckpointError("checkpoint '" + path + "' is damaged: storage '" + name + "' declares " +
-                              std::to_string(numel) + " elements, more than the file holds");
-      auto [data, size] = reader->getRecord(name);
-      if (size != expected)
-        throw CheckpointError("checkpoint '" + path + "' is damaged: record '" + name + "' has " +
-                              std::to_string(size) + " bytes, expected " + std::to_string(expected));
+  std::string pickle(pickle_entry->size, '\0');
+  if (zip.read(*pickle_entry, pickle.data()) != pickle_entry->crc32)
+    fail("record '" + pickle_entry->full_name + "' fails its checksum (file damaged)");
+
+  // Storage records are read (each straight into the memory its tensor will own) and verified
+  // before unpickling. Each is at most the file's size, and together no more than the file.
+  struct Loaded {
+    c10::DataPtr data;
+    uint64_t size = 0;
+    c10::optional<c10::Storage> storage;
+  };
+  std::unordered_map<std::string, Loaded> records;
+  for (const auto& entry : zip.entries()) {
+    if (entry.name.rfind("data/", 0) != 0) continue;
+    Loaded loaded;
+    loaded.size = entry.size;
+    loaded.data = c10::GetCPUAllocator()->allocate(entry.size);
+    if (zip.read(entry, loaded.data.get()) != entry.crc32)
+      fail("record '" + entry.full_name + "' fails its checksum (file damaged)");
+    records.emplace(entry.name.substr(5), std::move(loaded));
+  }
+
+  // The small records tempo does not use ("version", torch's "byteorder") are checked too.
+  for (const auto& entry : zip.entries()) {
+    if (entry.name == "data.pkl" || entry.name == kIntegrityRecordName || entry.name.rfind("data/", 0) == 0 ||
+        entry.size > 4096)
+      continue;
+    std::string bytes(entry.size, '\0');
+    if (zip.read(entry, bytes.data()) != entry.crc32)
+      fail("record '" + entry.full_name + "' fails its checksum (file damaged)");
+  }
+
+  const StorageLoader load = [&](const std::string& key, c10::ScalarType dtype, int64_t numel) {
+    const std::string name = "data/" + key;
+    const auto it = plain_key(key) ? records.find(key) : records.end();
+    if (it == records.end())
+      fail("is damaged: storage record '" + name + "' is missing");
+    Loaded& record = it->second;
+    uint64_t expected = 0;
+    if (numel < 0 || __builtin_mul_overflow(static_cast<uint64_t>(numel), c10::elementSize(dtype), &expected) ||
+        expected > zip.file_size())
+      fail("is damaged: storage '" + name + "' declares " + std::to_string(numel) +
+           " elements, more than the file holds");
+    if (record.size != expected)
+      fail("is damaged: record '" + name + "' has " + std::to_string(record.size) + " bytes, expected " +
+           std::to_string(expected));
+    if (!record.storage) {
       if (dtype == c10::ScalarType::Bool) {
         // Any byte but 0 and 1 in a bool tensor is undefined behaviour in the kernels.
-        const auto* p = static_cast<const unsigned char*>(data.get());
-        for (size_t i = 0; i < size; ++i)
+        const auto* p = static_cast<const unsigned char*>(record.data.get());
+        for (size_t i = 0; i < record.size; ++i)
           if (p[i] > 1)
-            throw CheckpointError("checkpoint '" + path + "' is damaged: bool storage '" + name +
-                                  "' holds byte " + std::to_string(p[i]));
+            fail("is damaged: bool storage '" + name + "' holds byte " + std::to_string(p[i]));
       }
       // The record's buffer becomes the tensor's storage: read once, never copied.
-      c10::Storage storage(c10::Storage::use_byte_size_t(), size, std::move(data), nullptr, false);
-      return at::empty({0}, at::TensorOptions().dtype(dtype)).set_(std::move(storage), 0, {numel}, {1});
-    };
-    return unpickle_tree(std::string_view(static_cast<const char*>(pickle.get()), pickle_size), load, path);
+      record.storage = c10::Storage(c10::Storage::use_byte_size_t(), record.size, std::move(record.data), nullptr, false);
+    }
+    return at::empty({0}, at::TensorOptions().dtype(dtype)).set_(*record.storage, 0, {numel}, {1});
+  };
+  try {
+    return unpickle_tree(pickle, load, path);
   } catch (const c10::Error& e) {
     throw CheckpointError("checkpoint '" + path + "' is damaged: " + e.what_without_backtrace());
   }

@@ -1,7 +1,8 @@
 // Finding and reading the checkpoint a Trainer starts from: load_path, or with autoresume the
-// newest readable checkpoint of this run in save_folder (the latest link first, then the files
-// the save_filename pattern matches, newest first; an unreadable one is skipped with a warning
-// naming it). Files are tempo/PyTorch zip checkpoints, bare model state_dicts, or safetensors.
+// newest readable checkpoint of this run in save_folder: the files the save_filename pattern
+// matches and the latest link's target, newest (modification time) first, the link's target
+// first among equally new ones, so a missing or stale link never hides a newer checkpoint; a
+// damaged one is skipped with a warning naming it; temporaries (".tmp.*") are never candidates. Files are tempo/PyTorch zip checkpoints, bare model state_dicts, or safetensors.
 #pragma once
 
 #include <ATen/core/ivalue.h>

@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <random>
 
+#include "callbacks/name_format.h"
 #include "data/data_loader.h"
 #include "errors/error.h"
 #include "state/checkpoint_tree.h"
@@ -17,6 +20,7 @@
 #include "trainer/checkpoint_loading.h"
 #include "trainer/device.h"
 #include "trainer/engine.h"
+#include "trainer/signal_handling.h"
 
 namespace tempo {
 namespace {
@@ -81,7 +85,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                                               .save_interval(options_.save_interval())
                                                               .num_checkpoints_to_keep(options_.save_num_checkpoints_to_keep())
                                                               .weights_only(options_.save_weights_only())
-                                                              .overwrite(options_.save_overwrite()));
+                                                              .overwrite(options_.save_overwrite())
+                                                              .ignore_errors(options_.save_ignore_errors()));
     callbacks.push_back(checkpoint_saver_);
   }
   if (options_.autoresume()) {
@@ -165,7 +170,41 @@ void Trainer::fit() {
   if (state.dataloader_len() <= 0) throw ConfigError("fit(): the train dataloader yields no batches");
   state.clear_stop_request();
   fitted_ = true;
+  stopped_by_signal_ = 0;
+  signal_checkpoints_.clear();
+  std::optional<SignalGuard> signals;  // SIGTERM/SIGINT handled for the duration of the loop only
+  if (options_.handle_signals()) signals.emplace();
   train_loop();
+}
+
+bool Trainer::poll_stop_signal() {
+  if (!options_.handle_signals() || stopped_by_signal_ != 0) return false;
+  const int signal_number = SignalGuard::pending();
+  if (signal_number == 0) return false;
+  stopped_by_signal_ = signal_number;
+  state_->request_stop(signal_name(signal_number));
+  return true;
+}
+
+void Trainer::save_for_signal() {
+  namespace fs = std::filesystem;
+  auto& state = *state_;
+  signal_checkpoints_.clear();
+  if (state.timestamp.batch() == 0) return;  // nothing trained, nothing to keep
+  std::vector<std::shared_ptr<CheckpointSaver>> savers;
+  if (checkpoint_saver_) savers.push_back(checkpoint_saver_);
+  for (const auto& callback : options_.callbacks()) {
+    if (auto saver = std::dynamic_pointer_cast<CheckpointSaver>(callback)) savers.push_back(saver);
+  }
+  for (const auto& saver : savers) {
+    // The saver may already have saved this batch (its interval fired): keep that file.
+    const fs::path folder = NameFormat(saver->options().folder(), "save_folder").format(state);
+    const auto path =
+        (folder / NameFormat(saver->options().filename(), "save_filename").format(state)).lexically_normal().string();
+    std::error_code error;
+    const auto saved = fs::exists(path, error) ? path : saver->save(state);
+    if (!saved.empty()) signal_checkpoints_.push_back(saved);  // empty: failed under save_ignore_errors
+  }
 }
 
 void Trainer::train_loop() {
@@ -175,7 +214,9 @@ void Trainer::train_loop() {
   state.model->train();
   auto last_wct = Clock::now();
 
-  while (state.elapsed_fraction() < 1.0 && !state.stop_requested()) {
+  while (true) {
+    poll_stop_signal();  // a signal during FIT_START or the epoch events
+    if (state.elapsed_fraction() >= 1.0 || state.stop_requested()) break;
     if (state.timestamp.epoch_in_iteration() == 0 && state.timestamp.batch_in_epoch() == 0) {
       engine_->run_event(Event::ITERATION_START);
     }
@@ -214,6 +255,7 @@ void Trainer::train_loop() {
       last_wct += Clock::now() - eval_start;
 
       engine_->run_event(Event::BATCH_CHECKPOINT);
+      poll_stop_signal();
       if (state.elapsed_fraction() >= 1.0 || state.stop_requested()) {
         finished_epoch_early = true;
         break;
@@ -234,8 +276,13 @@ void Trainer::train_loop() {
   logger_->log_metrics({{"time/epoch", static_cast<double>(state.timestamp.epoch())},
                         {"time/batch", static_cast<double>(state.timestamp.batch())},
                         {"time/sample", static_cast<double>(state.timestamp.sample())}});
+  poll_stop_signal();
+  // Preempted: checkpoint before FIT_END (whose loggers then see it), whatever the interval.
+  if (stopped_by_signal_ != 0) save_for_signal();
   engine_->run_event(Event::FIT_END);
-  run_evaluators(Event::FIT_END);
+  if (stopped_by_signal_ == 0 && poll_stop_signal()) save_for_signal();  // a signal during FIT_END
+  // A preempted job has seconds left: no final evaluation.
+  if (stopped_by_signal_ == 0) run_evaluators(Event::FIT_END);
 }
 
 void Trainer::zero_grads() {

@@ -55,6 +55,12 @@ class Trainer {
   const std::shared_ptr<CheckpointSaver>& checkpoint_saver() const { return checkpoint_saver_; }
   // The checkpoint this run started from; empty for a fresh run.
   const std::string& resumed_from() const { return resumed_from_; }
+  // 0, or the signal (SIGTERM, SIGINT) that stopped the last fit() early; see
+  // TrainerOptions::handle_signals.
+  int stopped_by_signal() const { return stopped_by_signal_; }
+  // The checkpoints written or found for the batch a signal stopped at, one per CheckpointSaver
+  // (the built-in one first); empty when no batch had been trained.
+  const std::vector<std::string>& signal_checkpoints() const { return signal_checkpoints_; }
   // Paths the built-in saver holds, oldest first (Composer's trainer.saved_checkpoints).
   std::vector<std::string> saved_checkpoints() const;
 
@@ -74,6 +80,10 @@ class Trainer {
   // Reads load_path or the autoresume checkpoint into the State; returns the generator states
   // to restore once the trainer has reseeded.
   c10::IValue load_initial_checkpoint();
+  // Turns a pending SIGTERM/SIGINT into state.request_stop; true if it did.
+  bool poll_stop_signal();
+  // After a signal: makes sure every CheckpointSaver holds a checkpoint of the current batch.
+  void save_for_signal();
 
   TrainerOptions options_;
   std::unique_ptr<State> state_;
@@ -84,6 +94,8 @@ class Trainer {
   std::shared_ptr<CheckpointSaver> checkpoint_saver_;
   std::string resumed_from_;
   bool fitted_ = false;
+  int stopped_by_signal_ = 0;
+  std::vector<std::string> signal_checkpoints_;
 };
 
 }  // namespace tempo

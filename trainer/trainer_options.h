@@ -56,6 +56,8 @@ struct TrainerOptions {
   TORCH_ARG(int64_t, save_num_checkpoints_to_keep) = -1;
   TORCH_ARG(bool, save_weights_only) = false;
   TORCH_ARG(bool, save_overwrite) = false;
+  // A failed save (disk full, I/O error) warns on stderr and training continues (default: it stops the run).
+  TORCH_ARG(bool, save_ignore_errors) = false;
 
   // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
   // Python torch.save(model.state_dict()) file or a .safetensors file.
@@ -66,6 +68,10 @@ struct TrainerOptions {
   // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any,
   // ignoring load_path (Composer's autoresume).
   TORCH_ARG(bool, autoresume) = false;
+  // During fit(), SIGTERM and SIGINT finish the current batch, save a checkpoint through every
+  // CheckpointSaver, run FIT_END and return (Trainer::stopped_by_signal() says which signal); a
+  // second signal kills at once. Off: the process's own handlers stay (trainer/signal_handling.h).
+  TORCH_ARG(bool, handle_signals) = true;
 
  public:
   TrainerOptions& max_duration(const Time& duration);
