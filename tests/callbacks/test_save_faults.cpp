@@ -17,6 +17,7 @@
 
 #include "callbacks/checkpoint_saver.h"
 #include "serialization/checkpoint_file.h"
+#include "support/capture_stderr.h"
 #include "support/fixtures.h"
 
 using namespace tempo;
@@ -27,38 +28,6 @@ namespace {
 
 using Names = std::vector<std::string>;
 
-// Sends this process's stderr (fd 2) to a file until text() or the destructor.
-class CapturedStderr {
- public:
-  CapturedStderr() {
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    const int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~CapturedStderr() { restore(); }
-  std::string text() {
-    restore();
-    std::ifstream in(file_);
-    std::stringstream all;
-    all << in.rdbuf();
-    return all.str();
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    ::dup2(saved_, 2);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  TempDir dir_;
-  std::string file_ = dir_ / "stderr.txt";
-  int saved_ = -1;
-};
 
 // A small tmpfs mounted on a fresh folder, unmounted when the test ends, however it ends.
 class SmallTmpfs {

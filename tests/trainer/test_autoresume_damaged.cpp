@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "serialization/checkpoint_file.h"
+#include "support/capture_stderr.h"
 #include "support/fixtures.h"
 
 using namespace tempo;
@@ -19,38 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Sends this process's stderr (fd 2) to a file until text() or the destructor.
-class StderrToFile {
- public:
-  StderrToFile() {
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    const int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~StderrToFile() { restore(); }
-  std::string text() {
-    restore();
-    std::ifstream in(file_);
-    std::stringstream all;
-    all << in.rdbuf();
-    return all.str();
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    ::dup2(saved_, 2);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  TempDir dir_;
-  std::string file_ = dir_ / "stderr.txt";
-  int saved_ = -1;
-};
 
 }  // namespace
 
@@ -71,7 +40,7 @@ TEST_SUITE("trainer") {
       std::string err;
       Run run;
       {
-        StderrToFile captured;
+        CapturedStderr captured;
         run = make_run(data, max_duration, 5, 99, {}, 4, [&](TrainerOptions& o) {
           options(o);
           o.save_overwrite(overwrite);
