@@ -14,10 +14,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "errors/error.h"
+#include "serialization/checkpoint_file.h"
 #include "support/temp_dir.h"
 
 namespace tempo::testing {
@@ -58,6 +62,22 @@ inline c10::impl::GenericDict adam_optimizers_tree(const c10::impl::GenericDict&
   auto optimizers = str_dict();
   optimizers.insert("Adam", adam);
   return optimizers;
+}
+
+// A file's whole contents.
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The CheckpointError message read_checkpoint(path) gives, or "no error".
+inline std::string error_reading(const std::string& path) {
+  try {
+    read_checkpoint(path);
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 // All dtypes a checkpoint supports, each as a small tensor with distinct values.

@@ -21,20 +21,6 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string error_reading(const std::string& path) {
-  try {
-    read_checkpoint(path);
-  } catch (const CheckpointError& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 void put_u32(std::string& bytes, uint64_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) bytes[at + static_cast<uint64_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
