@@ -77,7 +77,9 @@ const std::map<std::string, std::string> kInteropMetadata = {{"format", "pt"}, {
 
 void check_same(const NamedTensors& got, const NamedTensors& want) {
   REQUIRE(got.size() == want.size());
-  for (const auto& [name, expected] : want) {
+  for (const auto& entry : want) {
+    const std::string& name = entry.first;  // not a structured binding: lambdas cannot capture those in C++17
+    const at::Tensor& expected = entry.second;
     const auto it = std::find_if(got.begin(), got.end(), [&](const auto& p) { return p.first == name; });
     REQUIRE_MESSAGE(it != got.end(), name);
     const at::Tensor& t = it->second;

@@ -178,7 +178,8 @@ inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a)
 inline bool tensors_identical(const at::Tensor& a, const at::Tensor& b) {
   if (a.scalar_type() != b.scalar_type() || a.sizes() != b.sizes()) return false;
   const at::Tensor ca = a.contiguous(), cb = b.contiguous();
-  return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
+  // An empty tensor may have no memory at all: memcmp of a null pointer is undefined even for 0 bytes.
+  return ca.nbytes() == 0 || std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
 }
 
 // Same structure, key order, key types, scalar values (bit-exact doubles) and tensor bytes.

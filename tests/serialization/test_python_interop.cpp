@@ -111,10 +111,11 @@ TEST_SUITE("serialization") {
     for (const char* key : {"model", "views", "dtypes"}) floatless.insert(key, state.at(key));
     const std::string floatless_path = folder.file("floatless.pt");
     write_checkpoint(floatless, floatless_path);
-    const auto [rc, output] =
+    const auto [rc, output_] =
         run(kPython + " " + TEMPO_SOURCE_DIR + "/tests/python/check_tempo_checkpoint.py " + path + " " +
                 floatless_path,
             folder);
+    const std::string output = output_;  // INFO's lambda cannot capture a structured binding (C++17)
     INFO(output);
     CHECK(rc == 0);
   }
@@ -125,8 +126,9 @@ TEST_SUITE("serialization") {
       return;
     }
     ScratchFolder folder;
-    const auto [rc, output] =
+    const auto [rc, output_] =
         run(kPython + " " + TEMPO_SOURCE_DIR + "/tests/python/save_state_dicts.py " + folder.path(), folder);
+    const std::string output = output_;  // INFO's lambda cannot capture a structured binding (C++17)
     INFO(output);
     REQUIRE(rc == 0);
 
