@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
@@ -17,6 +18,7 @@
 #include "serialization/checkpoint_file.h"
 #include "state/checkpoint_tree.h"
 #include "state/state.h"
+#include "state/tree.h"
 
 namespace tempo {
 namespace fs = std::filesystem;
@@ -64,7 +66,8 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
       latest_filename_(options_.latest_filename(), "save_latest_filename"),
       should_save_(options_.save_interval().make_scheduler(
           /*include_end_of_training=*/true, /*checkpoint_events=*/true,
-          {Event::BATCH_CHECKPOINT, Event::EPOCH_CHECKPOINT, Event::ITERATION_CHECKPOINT})) {
+          {Event::BATCH_CHECKPOINT, Event::EPOCH_CHECKPOINT, Event::ITERATION_CHECKPOINT})),
+      best_filename_(options_.best_filename(), "best_filename") {
   if (options_.folder().empty()) throw ConfigError("save_folder is empty: name the folder checkpoints go to");
   if (options_.filename().empty()) throw ConfigError("save_filename is empty");
   check_relative_pattern(options_.filename(), "save_filename");
@@ -72,6 +75,17 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
   if (options_.num_checkpoints_to_keep() == 0 || options_.num_checkpoints_to_keep() < -1) {
     throw ConfigError(fmt::format("save_num_checkpoints_to_keep is {}: expected -1 (keep all) or a positive count",
                                   options_.num_checkpoints_to_keep()));
+  }
+  if (!options_.best_metric().empty()) {
+    const auto& metric = options_.best_metric();
+    const auto slash = metric.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == metric.size()) {
+      throw ConfigError(fmt::format("best_metric '{}' is not '<dataloader label>/<metric name>' (e.g. 'eval/Accuracy')",
+                                    metric));
+    }
+    if (options_.best_filename().empty()) throw ConfigError("best_filename is empty while best_metric is set");
+    check_relative_pattern(options_.best_filename(), "best_filename");
+    best_monitor_.emplace(metric.substr(slash + 1), metric.substr(0, slash), options_.best_comparator(), "best_metric");
   }
 }
 
@@ -92,11 +106,14 @@ std::string CheckpointSaver::inside_folder(const std::string& folder, const std:
 }
 
 void CheckpointSaver::on_fit_start(State& state, Logger&) {
+  fit_ended_ = false;
+  best_pending_ = false;
   // Rebuild the list from the folder, so rotation also counts what earlier runs wrote.
   const fs::path folder = folder_.format(state);
   std::error_code error;
   if (!fs::is_directory(folder, error)) return;
   remove_stale_temporaries(folder.string());
+  const auto best = best_monitor_ ? inside_folder(folder.string(), best_filename_.format(state), "best_filename") : std::string();
   const auto matcher = filename_.matcher(state);
   std::vector<std::pair<fs::file_time_type, std::string>> found;
   for (auto it = fs::recursive_directory_iterator(folder, error); !error && it != fs::recursive_directory_iterator();
@@ -104,6 +121,7 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
     if (!it->is_regular_file(error) || it->is_symlink(error)) continue;
     const auto relative = fs::relative(it->path(), folder, error).generic_string();
     if (relative.rfind(".tmp", 0) == 0 || it->path().filename().string().rfind(".tmp", 0) == 0) continue;
+    if (it->path().lexically_normal().string() == best) continue;  // the best checkpoint: never rotated
     if (std::regex_match(relative, matcher)) found.emplace_back(fs::last_write_time(it->path(), error), it->path().string());
   }
   std::sort(found.begin(), found.end());
@@ -118,10 +136,76 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
   }
 }
 
-void CheckpointSaver::on_batch_checkpoint(State& state, Logger&) { maybe_save(state, Event::BATCH_CHECKPOINT); }
-void CheckpointSaver::on_epoch_checkpoint(State& state, Logger&) { maybe_save(state, Event::EPOCH_CHECKPOINT); }
+void CheckpointSaver::on_batch_checkpoint(State& state, Logger&) {
+  maybe_save(state, Event::BATCH_CHECKPOINT);
+  keep_best(state);
+}
+void CheckpointSaver::on_epoch_checkpoint(State& state, Logger&) {
+  maybe_save(state, Event::EPOCH_CHECKPOINT);
+  keep_best(state);
+}
 void CheckpointSaver::on_iteration_checkpoint(State& state, Logger&) {
   maybe_save(state, Event::ITERATION_CHECKPOINT);
+  keep_best(state);
+}
+
+void CheckpointSaver::on_eval_end(State& state, Logger&) {
+  if (!best_monitor_ || state.dataloader_label != best_monitor_->dataloader_label()) return;
+  const double value = best_monitor_->value(state);
+  if (best_value_ && !best_monitor_->better(value, *best_value_)) return;
+  if (!best_value_ && std::isnan(value)) return;
+  best_value_ = value;
+  best_batch_ = state.timestamp.batch();
+  best_path_ = inside_folder(folder_.format(state), best_filename_.format(state), "best_filename");
+  best_pending_ = true;  // the checkpoint event of this batch (or EVAL_AFTER_ALL after FIT_END) makes it
+}
+
+void CheckpointSaver::on_eval_after_all(State& state, Logger&) {
+  // The evaluation after FIT_END has no checkpoint event after it.
+  if (fit_ended_) keep_best(state);
+}
+
+void CheckpointSaver::keep_best(const State& state) {
+  if (!best_pending_ || best_batch_ != state.timestamp.batch()) return;
+  best_pending_ = false;
+  const auto best = best_path_;
+  try {
+    std::error_code error;
+    fs::create_directories(fs::path(best).parent_path(), error);
+    if (last_saved_batch_ == state.timestamp.batch() && !saved_.empty() && fs::exists(saved_.back(), error)) {
+      atomic_hard_link(saved_.back(), best);
+    } else {
+      write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), best);
+    }
+  } catch (const CheckpointError& e) {
+    if (!options_.ignore_errors()) throw;
+    std::fprintf(stderr, "tempo: warning: the best checkpoint of batch %lld was not kept (save_ignore_errors is set: "
+                         "training continues): %s\n",
+                 static_cast<long long>(state.timestamp.batch()), e.what());
+  }
+}
+
+c10::IValue CheckpointSaver::state_dict() const {
+  if (!best_monitor_) return c10::IValue();
+  auto dict = new_tree_dict();
+  dict.insert("best_value", best_value_ ? c10::IValue(*best_value_) : c10::IValue());
+  dict.insert("best_batch", best_batch_);
+  dict.insert("best_checkpoint", best_path_);
+  return dict;
+}
+
+void CheckpointSaver::load_state_dict(const c10::IValue& state) {
+  if (!best_monitor_) return;
+  const std::string path = "state/callbacks/" + name();
+  auto dict = tree_dict(state, path);
+  std::optional<double> value;
+  if (!tree_at(dict, "best_value", path).isNone()) value = tree_double(dict, "best_value", path);
+  const auto batch = tree_int(dict, "best_batch", path);
+  const auto checkpoint = tree_string(dict, "best_checkpoint", path);
+  best_value_ = value;
+  best_batch_ = batch;
+  best_path_ = checkpoint;
+  best_pending_ = false;
 }
 
 void CheckpointSaver::on_fit_end(State& state, Logger&) {
@@ -129,6 +213,7 @@ void CheckpointSaver::on_fit_end(State& state, Logger&) {
   if (state.stop_requested() && state.timestamp.batch() != last_saved_batch_ && state.timestamp.batch() > 0) {
     save(state);
   }
+  fit_ended_ = true;
 }
 
 void CheckpointSaver::maybe_save(State& state, Event event) {

@@ -18,6 +18,14 @@
 // serialization/atomic_file.h) that killed saves left in its folder: those whose pid is not a
 // live process, or is this process (no save of ours is in flight then); a live other process's
 // temporaries are never touched.
+// Best checkpoint (best_metric "<dataloader label>/<metric name>", e.g. "eval/Accuracy"; empty:
+// off): after each evaluation of that label whose metric is better than every earlier one
+// (best_comparator, or Composer's default by name: "less" for losses, errors and perplexities),
+// best_filename becomes a hard link (a copy where links are refused) to the checkpoint of that
+// batch, made atomically; when the interval saves nothing at that batch, the best checkpoint is
+// written there directly. It is not one of saved_checkpoints(): rotation neither counts nor
+// deletes it, so keeping the best never evicts the newest checkpoint. The best value, its batch
+// and path are the saver's state (state/callbacks/CheckpointSaver), so they survive a resume.
 // Throws ConfigError for bad options, CheckpointError when a save fails (unless ignore_errors;
 // a name leaving the folder or an existing file without overwrite always throws).
 #pragma once
@@ -31,6 +39,7 @@
 
 #include "callbacks/callback.h"
 #include "callbacks/interval.h"
+#include "callbacks/metric_monitor.h"
 #include "callbacks/name_format.h"
 
 namespace tempo {
@@ -46,6 +55,11 @@ struct CheckpointSaverOptions {
   TORCH_ARG(bool, overwrite) = false;
   // A save that fails on I/O warns on stderr and training continues, instead of stopping the run.
   TORCH_ARG(bool, ignore_errors) = false;
+  // "<dataloader label>/<metric name>" ("eval/Accuracy"); empty: no best checkpoint.
+  TORCH_ARG(std::string, best_metric) = "";
+  // "greater"/"gt", "less"/"lt"; empty: Composer's default by the metric's name.
+  TORCH_ARG(std::string, best_comparator) = "";
+  TORCH_ARG(std::string, best_filename) = "best-rank{rank}.pt";
 };
 
 class CheckpointSaver : public Callback {
@@ -61,18 +75,32 @@ class CheckpointSaver : public Callback {
   // failed and ignore_errors let training go on.
   std::string save(const State& state);
 
+  // The best value of best_metric so far, the batch it was reached at and the best checkpoint's
+  // path; nothing before the first evaluation (or without best_metric).
+  std::optional<double> best_value() const { return best_value_; }
+  int64_t best_batch() const { return best_batch_; }
+  const std::string& best_checkpoint() const { return best_path_; }
+
+  // None without best_metric, so checkpoints of runs that do not use it are unchanged.
+  c10::IValue state_dict() const override;
+  void load_state_dict(const c10::IValue& state) override;
+
  protected:
   void on_fit_start(State& state, Logger& logger) override;
   void on_batch_checkpoint(State& state, Logger& logger) override;
   void on_epoch_checkpoint(State& state, Logger& logger) override;
   void on_iteration_checkpoint(State& state, Logger& logger) override;
   void on_fit_end(State& state, Logger& logger) override;
+  void on_eval_end(State& state, Logger& logger) override;
+  void on_eval_after_all(State& state, Logger& logger) override;
 
  private:
   void maybe_save(State& state, Event event);
   std::string inside_folder(const std::string& folder, const std::string& name, const std::string& option) const;
   void rotate(const std::string& newest);
   void remove_stale_temporaries(const std::string& folder) const;
+  // Makes the best checkpoint of the current batch, when an evaluation asked for one.
+  void keep_best(const State& state);
 
   CheckpointSaverOptions options_;
   NameFormat folder_;
@@ -81,6 +109,14 @@ class CheckpointSaver : public Callback {
   IntervalPredicate should_save_;
   std::vector<std::string> saved_;
   int64_t last_saved_batch_ = -1;
+  // best_metric split into label and name, with its comparator; none: off.
+  std::optional<MetricMonitor> best_monitor_;
+  NameFormat best_filename_;
+  std::optional<double> best_value_;
+  int64_t best_batch_ = -1;
+  std::string best_path_;
+  bool best_pending_ = false;  // an evaluation of this batch improved the metric
+  bool fit_ended_ = false;
 };
 
 }  // namespace tempo

@@ -8,6 +8,7 @@
 
 #include "cli/export.h"
 #include "cli/inspect.h"
+#include "cli/plot.h"
 #include "cli/train.h"
 #include "state/version.h"
 
@@ -21,6 +22,7 @@ constexpr char kUsage[] =
     "  train CONFIG.yaml [KEY=VALUE ...]   train a run described in YAML\n"
     "  inspect CHECKPOINT                  show what a checkpoint holds\n"
     "  export CHECKPOINT ...               write a checkpoint's weights in another format\n"
+    "  plot RUN_DIR_OR_JSONL [-o OUT.png]  draw a run's loss, metrics and learning rate as a PNG\n"
     "\n"
     "  tempo <command> --help   help on one command\n"
     "  tempo --version          print the version\n";
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "train") return train_command(rest);
   if (command == "inspect") return inspect_command(rest);
   if (command == "export") return export_command(rest);
+  if (command == "plot") return plot_command(rest);
   std::cerr << "tempo: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }

@@ -159,9 +159,16 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     return 128 + signal_number;
   }
   out << "finished at " << position(state.timestamp) << "\n";
-  for (const auto& [name, value] : state.train_metrics) out << "train " << name << " " << value << "\n";
+  // The last batch's loss and training metrics, then each evaluator's metrics; a metric that saw no
+  // batch in this process (nothing trained or evaluated) is left out.
+  if (state.loss.defined()) out << "train loss " << state.loss.item<double>() << "\n";
+  for (const auto& [name, metric] : state.train_metrics) {
+    if (metric->update_count() > 0) out << "train " << name << " " << metric->compute() << "\n";
+  }
   for (const auto& [label, metrics] : state.eval_metrics) {
-    for (const auto& [name, value] : metrics) out << label << " " << name << " " << value << "\n";
+    for (const auto& [name, metric] : metrics) {
+      if (metric->update_count() > 0) out << label << " " << name << " " << metric->compute() << "\n";
+    }
   }
   for (const auto& path : trainer->saved_checkpoints()) out << "checkpoint: " << path << "\n";
   return 0;

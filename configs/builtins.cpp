@@ -6,6 +6,12 @@
 #include <fmt/format.h>
 
 #include "callbacks/checkpoint_saver.h"
+#include "callbacks/early_stopper.h"
+#include "callbacks/lr_monitor.h"
+#include "callbacks/memory_monitor.h"
+#include "callbacks/nan_monitor.h"
+#include "callbacks/speed_monitor.h"
+#include "callbacks/threshold_stopper.h"
 #include "configs/registry.h"
 #include "configs/synthetic_dataset.h"
 #include "data/data_loader.h"
@@ -60,6 +66,8 @@ Registry& registry() {
 }
 
 void register_builtins(Registry& r) {
+  register_builtin_schedulers(r);
+  register_builtin_loggers(r);
   if (!r.models.contains("mlp")) {
     r.add_model("mlp", [](const Args& a) -> std::shared_ptr<Model> {
       return std::make_shared<Mlp>(MlpOptions()
@@ -145,7 +153,10 @@ void register_builtins(Registry& r) {
                                                    .num_checkpoints_to_keep(a.get<int64_t>("num_checkpoints_to_keep"))
                                                    .weights_only(a.get<bool>("weights_only"))
                                                    .overwrite(a.get<bool>("overwrite"))
-                                                   .ignore_errors(a.get<bool>("ignore_errors")));
+                                                   .ignore_errors(a.get<bool>("ignore_errors"))
+                                                   .best_metric(a.get<std::string>("best_metric"))
+                                                   .best_comparator(a.get<std::string>("best_comparator"))
+                                                   .best_filename(a.get<std::string>("best_filename")));
     }, Schema{{"folder", "string", "\"{run_name}/checkpoints\"", "Folder for checkpoints (format string)"},
               {"filename", "string", "ep{epoch}-ba{batch}-rank{rank}.pt", "Checkpoint file name (format string)"},
               {"latest_filename", "string", "latest-rank{rank}.pt", "Link to the newest; empty: none"},
@@ -153,7 +164,49 @@ void register_builtins(Registry& r) {
               {"num_checkpoints_to_keep", "int", "-1", "Newest checkpoints to keep; -1: all"},
               {"weights_only", "bool", "false", "Save only the model's weights"},
               {"overwrite", "bool", "false", "Allow replacing an earlier run's checkpoints"},
-              {"ignore_errors", "bool", "false", "On a failed save (disk full, I/O error): warn and keep training"}});
+              {"ignore_errors", "bool", "false", "On a failed save (disk full, I/O error): warn and keep training"},
+              {"best_metric", "string", "\"\"", "Keep the best checkpoint by this metric, <label>/<name> (eval/Accuracy); empty: off"},
+              {"best_comparator", "string", "\"\"", "greater or less; empty: less for loss/error/perplexity, else greater"},
+              {"best_filename", "string", "best-rank{rank}.pt", "Name of the best checkpoint (format string)"}});
+  }
+  if (!r.callbacks.contains("lr_monitor")) {
+    r.add_callback("lr_monitor", [](const Args&) -> std::shared_ptr<Callback> { return std::make_shared<LRMonitor>(); },
+                   Schema{});
+  }
+  if (!r.callbacks.contains("speed_monitor")) {
+    r.add_callback("speed_monitor", [](const Args& a) -> std::shared_ptr<Callback> {
+      return std::make_shared<SpeedMonitor>(a.get<int64_t>("window_size"));
+    }, Schema{{"window_size", "int", "100", "Batches over which throughput is averaged"}});
+  }
+  if (!r.callbacks.contains("memory_monitor")) {
+    r.add_callback("memory_monitor", [](const Args&) -> std::shared_ptr<Callback> { return std::make_shared<MemoryMonitor>(); },
+                   Schema{});
+  }
+  if (!r.callbacks.contains("nan_monitor")) {
+    r.add_callback("nan_monitor", [](const Args&) -> std::shared_ptr<Callback> { return std::make_shared<NaNMonitor>(); },
+                   Schema{});
+  }
+  if (!r.callbacks.contains("early_stopper")) {
+    r.add_callback("early_stopper", [](const Args& a) -> std::shared_ptr<Callback> {
+      return std::make_shared<EarlyStopper>(a.get<std::string>("monitor"), a.get<std::string>("dataloader_label"),
+                                            a.get<std::string>("comparator"), a.get<double>("min_delta"),
+                                            a.get<Time>("patience"));
+    }, Schema{{"monitor", "string", "", "Metric to watch, e.g. Accuracy or CrossEntropy"},
+              {"dataloader_label", "string", "", "train, eval or an evaluator's label"},
+              {"comparator", "string", "\"\"", "greater or less; empty: less for loss/error/perplexity, else greater"},
+              {"min_delta", "float", "0.0", "Smallest change that counts as an improvement"},
+              {"patience", "time", "1ep", "Epochs (ep) or batches (ba) without improvement before stopping"}});
+  }
+  if (!r.callbacks.contains("threshold_stopper")) {
+    r.add_callback("threshold_stopper", [](const Args& a) -> std::shared_ptr<Callback> {
+      return std::make_shared<ThresholdStopper>(a.get<std::string>("monitor"), a.get<std::string>("dataloader_label"),
+                                                a.get<double>("threshold"), a.get<std::string>("comparator"),
+                                                a.get<bool>("stop_on_batch"));
+    }, Schema{{"monitor", "string", "", "Metric to watch, e.g. Accuracy or CrossEntropy"},
+              {"dataloader_label", "string", "", "train, eval or an evaluator's label"},
+              {"threshold", "float", "", "Stop once the metric passes this value"},
+              {"comparator", "string", "\"\"", "greater or less; empty: less for loss/error/perplexity, else greater"},
+              {"stop_on_batch", "bool", "false", "Also check the training metric after every batch"}});
   }
 }
 

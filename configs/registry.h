@@ -118,7 +118,14 @@ class Registry {
 Registry& registry();
 
 // Adds tempo's built-in parts (mlp, cnn, fashion_mnist, synthetic, sgd, adam, adamw,
-// checkpoint_saver) that `r` does not already hold.
+// checkpoint_saver and the schedulers below) that `r` does not already hold.
 void register_builtins(Registry& r);
+// The part of register_builtins that adds Composer's schedulers under Composer's registry names
+// (step, multistep, exponential, linear_decay, cosine_decay, cosine_warmrestart, constant,
+// polynomial and the *_with_warmup ones); configs/builtin_schedulers.cpp.
+void register_builtin_schedulers(Registry& r);
+// The part that adds the logger destinations progress_bar, console, file and tensorboard;
+// configs/builtin_loggers.cpp.
+void register_builtin_loggers(Registry& r);
 
 }  // namespace tempo::config

@@ -126,6 +126,39 @@ ConfigNode resolve_section(const ConfigNode& node, const KeySpec& spec, const Pa
   return resolve_parts(node, table, spec.name);
 }
 
+// The optimization-step keys: names from a fixed set, numbers in range.
+void check_optimization_keys(const ConfigNode& out) {
+  auto one_of = [](const ConfigNode& node, const std::vector<std::string>& allowed) {
+    const auto value = node.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      throw LocatedConfigError(fmt::format("{}: {}: expected one of {}, got \"{}\"", node.where(), node.path(),
+                                           join(allowed), value));
+    }
+    return value;
+  };
+  const auto precision = one_of(out.child("precision"), {"fp32", "amp_bf16", "amp_fp16"});
+  if (precision == "amp_fp16" && out.child("device").as<std::string>() == "cpu") {
+    throw LocatedConfigError(fmt::format("{}: precision: amp_fp16 needs a CUDA device: LibTorch 1.13's CPU autocast "
+                                         "supports only bfloat16; use amp_bf16 on the CPU (device: cpu)",
+                                         out.child("precision").where()));
+  }
+  const auto microbatch = out.child("device_train_microbatch_size");
+  if (!microbatch.is_null() && microbatch.as<int64_t>() < 0) {
+    throw LocatedConfigError(fmt::format("{}: device_train_microbatch_size: expected a number of samples >= 0 (0: the "
+                                         "whole batch), got {}", microbatch.where(), microbatch.as<int64_t>()));
+  }
+  const auto clipping = one_of(out.child("clipping_type"), {"none", "norm", "value", "adaptive"});
+  const auto threshold = out.child("clipping_threshold");
+  if (clipping != "none" && threshold.is_null()) {
+    throw LocatedConfigError(fmt::format("{}: clipping_type {} needs a clipping_threshold", out.child("clipping_type").where(),
+                                         clipping));
+  }
+  if (!threshold.is_null() && !(threshold.as<double>() > 0.0)) {
+    throw LocatedConfigError(fmt::format("{}: clipping_threshold: expected a number > 0, got {}", threshold.where(),
+                                         threshold.scalar()));
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& part_sections() {
@@ -152,6 +185,13 @@ RunConfig RunConfig::resolve(ConfigNode root, const Registry& registry) {
     throw LocatedConfigError(fmt::format("{}: expected a map of trainer keys (model, train_loader, optimizers, "
                                          "max_duration, ...), got {}", root.where(), root.describe()));
   }
+  const auto microbatch = root.child("device_train_microbatch_size");
+  if (microbatch.is_scalar() && microbatch.scalar() == "auto") {
+    throw LocatedConfigError(fmt::format(
+        "{}: device_train_microbatch_size: \"auto\" is not supported: Composer finds it by retrying after CUDA "
+        "out-of-memory errors, which tempo does not do; give the samples per microbatch (or 0 for the whole batch)",
+        microbatch.where()));
+  }
   ConfigNode out = resolve_keys(root, trainer_schema(), "trainer");
   for (const auto& spec : trainer_schema()) {
     const ConfigNode value = root.child(spec.name);
@@ -168,11 +208,7 @@ RunConfig RunConfig::resolve(ConfigNode root, const Registry& registry) {
     else if (spec.name == "callbacks") out.set(spec.name, resolve_section(value, spec, registry.callbacks));
     else if (spec.name == "loggers") out.set(spec.name, resolve_section(value, spec, registry.loggers));
   }
-  const auto precision = out.child("precision");
-  if (precision.as<std::string>() != "fp32") {
-    throw LocatedConfigError(fmt::format("{}: precision: only \"fp32\" is supported for now, got \"{}\"",
-                                         precision.where(), precision.as<std::string>()));
-  }
+  check_optimization_keys(out);
   if (out.child("seed").is_null()) {
     // Drawn here rather than by the trainer so the saved config reproduces the run.
     out.set("seed", out.new_value(std::to_string(std::random_device{}() & 0x7fffffffu)));

@@ -2,7 +2,7 @@
 // dimension is the sample dimension. at::Tensor is the same type as torch::Tensor; the narrow
 // header keeps this include cheap for every layer above data/.
 // Invariant (kept by the loader, not enforced here): input.size(0) == target.size(0).
-// Throws only what LibTorch throws when moving tensors.
+// Throws only what LibTorch throws when moving tensors, and DataError from narrow().
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -21,6 +21,11 @@ struct Batch {
 
   // Both tensors on `device`; tensors already there are shared, not copied.
   Batch to(const c10::Device& device, bool non_blocking = false) const;
+
+  // Samples [start, start + length) as views of these tensors (no copy; writes go through), as
+  // the trainer's microbatches. Throws DataError unless 0 <= start, 0 < length and
+  // start + length <= size().
+  Batch narrow(int64_t start, int64_t length) const;
 };
 
 }  // namespace tempo

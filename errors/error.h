@@ -37,4 +37,10 @@ class CheckpointError : public Error {
   using Error::Error;
 };
 
+// Training that cannot go on: a NaN or infinite loss (NaNMonitor), naming the epoch and batch.
+class TrainingError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace tempo

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make ccache pkg-config zlib1g-dev
   libtorch-dev libgloo-dev libyaml-cpp-dev libfmt-dev libcereal-dev libboost-filesystem-dev doctest-dev
-  libopenblas0-pthread dataset-fashion-mnist
+  libopenblas0-pthread dataset-fashion-mnist protobuf-compiler libprotobuf-dev
 )
 packages+=("$@")
 

@@ -7,8 +7,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "errors/error.h"
+#include "serialization/file_io.h"
 
 namespace tempo {
 namespace {
@@ -35,7 +38,7 @@ void sync_folder(const std::string& path) {
   const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     throw CheckpointError("cannot open folder '" + folder + "' to sync '" + path + "': " + os_error(errno));
-  const int rc = ::fsync(fd);
+  const int rc = file_io().fsync(fd);
   const int err = errno;
   ::close(fd);
   // Some file systems do not support fsync on folders (EINVAL); the rename is then as durable as
@@ -81,7 +84,7 @@ void AtomicFile::write(const void* data, size_t size) {
     throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
-    const ssize_t n = ::write(fd_, p, size);
+    const ssize_t n = file_io().write(fd_, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("write failed", errno);
@@ -94,12 +97,12 @@ void AtomicFile::write(const void* data, size_t size) {
 void AtomicFile::commit() {
   if (fd_ < 0 || committed_)
     throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
-  if (::fsync(fd_) != 0) fail("fsync failed", errno);
+  if (file_io().fsync(fd_) != 0) fail("fsync failed", errno);
   const int rc = ::close(fd_);
   fd_ = -1;
   if (rc != 0) fail("close failed", errno);
   // rename() replaces a file atomically but refuses to replace a folder with a file (EISDIR).
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) fail("rename failed", errno);
+  if (file_io().rename(temp_path_.c_str(), path_.c_str()) != 0) fail("rename failed", errno);
   committed_ = true;
   sync_folder(path_);
 }
@@ -108,10 +111,41 @@ void atomic_symlink(const std::string& target, const std::string& link_path) {
   const std::string temp = temp_name_for(link_path);
   if (::symlink(target.c_str(), temp.c_str()) != 0)
     throw CheckpointError("cannot create link '" + link_path + "' -> '" + target + "': " + os_error(errno));
-  if (::rename(temp.c_str(), link_path.c_str()) != 0) {
+  if (file_io().rename(temp.c_str(), link_path.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
     throw CheckpointError("cannot create link '" + link_path + "' -> '" + target + "': " + os_error(err));
+  }
+  sync_folder(link_path);
+}
+
+void atomic_hard_link(const std::string& existing, const std::string& link_path) {
+  const std::string temp = temp_name_for(link_path);
+  if (::link(existing.c_str(), temp.c_str()) != 0) {
+    const int err = errno;
+    if (err != EXDEV && err != EPERM && err != EMLINK && err != ENOTSUP) {
+      throw CheckpointError("cannot link '" + link_path + "' to '" + existing + "': " + os_error(err));
+    }
+    // No hard links here: a durable copy under the temporary name instead.
+    std::error_code error;
+    std::filesystem::copy_file(existing, temp, error);
+    if (error) {
+      ::unlink(temp.c_str());
+      throw CheckpointError("cannot copy '" + existing + "' to '" + link_path + "': " + error.message());
+    }
+    const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+    const int rc = fd < 0 ? -1 : file_io().fsync(fd);
+    const int sync_err = errno;
+    if (fd >= 0) ::close(fd);
+    if (rc != 0) {
+      ::unlink(temp.c_str());
+      throw CheckpointError("cannot sync the copy of '" + existing + "' for '" + link_path + "': " + os_error(sync_err));
+    }
+  }
+  if (file_io().rename(temp.c_str(), link_path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    throw CheckpointError("cannot link '" + link_path + "' to '" + existing + "': " + os_error(err));
   }
   sync_folder(link_path);
 }

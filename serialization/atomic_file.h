@@ -3,7 +3,7 @@
 // bytes go to a hidden temporary in the same folder (".tmp.<name>.<pid>.<n>", so folder scans can
 // skip it), which is fsynced, renamed over `path`, and the folder is fsynced so the rename itself
 // survives. Every failure throws tempo::CheckpointError naming the path and the OS error, and
-// leaves no temporary behind.
+// leaves no temporary behind. The OS calls go through serialization/file_io.h, where tests inject faults.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +40,11 @@ class AtomicFile {
 // Points `link_path` at `target` atomically (symlink at a temporary name, renamed over
 // `link_path`, folder fsynced). Replaces an existing link or file; throws CheckpointError.
 void atomic_symlink(const std::string& target, const std::string& link_path);
+
+// Makes `link_path` a second name of the existing file `existing` (a hard link, or a copy where
+// the file system refuses links) atomically: linked or copied at a temporary name, renamed over
+// `link_path`, folder fsynced. Replaces an existing file; throws CheckpointError.
+void atomic_hard_link(const std::string& existing, const std::string& link_path);
 
 // The folder holding `path` ("." when it has none), for the fsync that makes renames durable.
 std::string parent_folder(const std::string& path);

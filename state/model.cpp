@@ -2,10 +2,18 @@
 
 #include <torch/nn/functional/loss.h>
 
+#include "metrics/accuracy.h"
+#include "metrics/loss_metric.h"
+
 namespace tempo {
 
 torch::Tensor Model::loss(const torch::Tensor& outputs, const Batch& batch) {
   return torch::nn::functional::cross_entropy(outputs, batch.target);
+}
+
+MetricMap Model::metrics(bool train) {
+  if (train) return metric_map({std::make_shared<Accuracy>()});
+  return metric_map({std::make_shared<Accuracy>(), std::make_shared<CrossEntropy>()});
 }
 
 }  // namespace tempo

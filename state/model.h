@@ -1,11 +1,13 @@
 // The model a Trainer trains: a torch::nn::Module with Composer's split between forward() and
-// loss(). Parameters and buffers registered under names ("fc1.weight") are the keys of the
-// checkpoint's state/model dict, as in Python's model.state_dict().
+// loss(), and the metrics it is measured by (Composer's get_metrics). Parameters and buffers
+// registered under names ("fc1.weight") are the keys of the checkpoint's state/model dict, as in
+// Python's model.state_dict().
 #pragma once
 
 #include <torch/nn/module.h>
 
 #include "data/batch.h"
+#include "metrics/metric.h"
 
 namespace tempo {
 
@@ -14,6 +16,13 @@ class Model : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& input) = 0;
   // Cross-entropy over class logits unless overridden.
   virtual torch::Tensor loss(const torch::Tensor& outputs, const Batch& batch);
+  // Fresh metric objects, by name, for training (train = true: computed on every training batch
+  // from its outputs and logged as metrics/train/<name>) or for evaluation (one set per evaluator,
+  // logged as metrics/<label>/<name>). Called when the Trainer is built. The default suits a
+  // classifier of outputs [N, C] and int64 targets [N]: {"Accuracy"} for training and
+  // {"Accuracy", "CrossEntropy"} for evaluation; a model with other outputs overrides it
+  // (an empty map for training turns training metrics off).
+  virtual MetricMap metrics(bool train);
 };
 
 }  // namespace tempo

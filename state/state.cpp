@@ -9,6 +9,7 @@
 
 #include "data/data_loader.h"
 #include "errors/error.h"
+#include "state/grad_scaler.h"
 #include "state/model.h"
 #include "state/model_state.h"
 #include "state/optimizer_state.h"
@@ -35,20 +36,37 @@ std::vector<std::string> unique_names(const std::vector<std::shared_ptr<T>>& ite
   return names;
 }
 
-c10::IValue metrics_tree(const std::map<std::string, double>& metrics) {
+// Composer's layout of saved metrics: {name: {"state_dict": accumulators, "_computed": value}}.
+c10::IValue metrics_tree(const MetricMap& metrics) {
   auto dict = new_tree_dict();
-  for (const auto& [name, value] : metrics) dict.insert(name, value);
+  for (const auto& [name, metric] : metrics) {
+    auto entry = new_tree_dict();
+    entry.insert("state_dict", metric->state_dict());
+    entry.insert("_computed", metric->update_count() > 0 ? c10::IValue(metric->compute()) : c10::IValue());
+    dict.insert(name, entry);
+  }
   return dict;
 }
 
-std::map<std::string, double> metrics_from_tree(const c10::IValue& value, const std::string& path) {
-  std::map<std::string, double> metrics;
+// Checks what `value` holds for the metrics of `metrics` and returns the steps that load it.
+// Names this run lacks are ignored (as in Composer), and so are plain numbers: older tempo
+// checkpoints kept computed values there, with nothing to resume from.
+std::vector<std::function<void()>> prepare_metrics_load(const MetricMap& metrics, const c10::IValue& value,
+                                                        const std::string& path) {
+  std::vector<std::function<void()>> steps;
+  if (value.isNone()) return steps;
   auto dict = tree_dict(value, path);
-  for (const auto& entry : dict) {
-    const auto& name = entry.key().toStringRef();
-    metrics[name] = tree_double(dict, name, path);
+  for (const auto& [name, metric] : metrics) {
+    if (!tree_has(dict, name)) continue;
+    const auto saved = tree_at(dict, name, path);
+    if (saved.isDouble() || saved.isInt()) continue;
+    const auto metric_path = tree_join(path, name);
+    const auto state_path = tree_join(metric_path, "state_dict");
+    const auto tree = tree_at(tree_dict(saved, metric_path), "state_dict", metric_path);
+    metric->clone()->load_state_dict(tree, state_path);  // throws here, before anything changes
+    steps.push_back([metric = metric, tree, state_path] { metric->load_state_dict(tree, state_path); });
   }
-  return metrics;
+  return steps;
 }
 
 }  // namespace
@@ -109,12 +127,17 @@ c10::IValue State::state_dict() const {
   }
   dict.insert("callbacks", callbacks_tree);
 
-  dict.insert("scaler", c10::IValue());
+  auto scaler_tree = new_tree_dict();  // Composer: {type name: state_dict()} per scaler, {} without one
+  if (scaler) scaler_tree.insert("GradScaler", scaler->state_dict());
+  dict.insert("scaler", scaler_tree);
   dict.insert("timestamp", timestamp_to_tree(timestamp));
   dict.insert("rank_zero_seed", static_cast<int64_t>(rank_zero_seed));
-  dict.insert("train_metrics", metrics_tree(train_metrics));
+  // Without save_metrics, empty (Composer leaves the keys out; {} keeps the anatomy fixed).
+  dict.insert("train_metrics", save_metrics ? metrics_tree(train_metrics) : c10::IValue(new_tree_dict()));
   auto eval_tree = new_tree_dict();
-  for (const auto& [label, metrics] : eval_metrics) eval_tree.insert(label, metrics_tree(metrics));
+  if (save_metrics) {
+    for (const auto& [label, metrics] : eval_metrics) eval_tree.insert(label, metrics_tree(metrics));
+  }
   dict.insert("eval_metrics", eval_tree);
   dict.insert("run_name", run_name);
 
@@ -193,6 +216,22 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
     }
   }
 
+  if (tree_has(dict, "scaler") && scaler) {
+    // None or {} (no scaler, or PyTorch's disabled one): the run keeps its fresh scaler. A run
+    // without a scaler ignores a saved one (resuming an amp_fp16 run in fp32 or bf16).
+    const auto value = tree_at(dict, "scaler", root);
+    if (!value.isNone()) {
+      auto saved = tree_dict(value, "state/scaler");
+      if (saved.size() > 1 || (saved.size() == 1 && !tree_has(saved, "GradScaler"))) {
+        throw CheckpointError("state tree: 'state/scaler' should be {} or {'GradScaler': {...}}");
+      }
+      if (saved.size() == 1 && tree_dict(saved.at("GradScaler"), "state/scaler/GradScaler").size() != 0) {
+        auto loaded = std::make_shared<GradScaler>(*scaler);
+        loaded->load_state_dict(saved.at("GradScaler"), "state/scaler/GradScaler");
+        apply.push_back([this, loaded] { *scaler = *loaded; });
+      }
+    }
+  }
   if (tree_has(dict, "timestamp")) {
     auto loaded = timestamp_from_tree(tree_at(dict, "timestamp", root), "state/timestamp");
     apply.push_back([this, loaded] {
@@ -205,17 +244,22 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
     apply.push_back([this, seed] { rank_zero_seed = static_cast<uint64_t>(seed); });
   }
   if (tree_has(dict, "train_metrics")) {
-    auto train = metrics_from_tree(tree_at(dict, "train_metrics", root), "state/train_metrics");
-    apply.push_back([this, train] { train_metrics = train; });
+    for (auto& step : prepare_metrics_load(train_metrics, tree_at(dict, "train_metrics", root), "state/train_metrics")) {
+      apply.push_back(std::move(step));
+    }
   }
   if (tree_has(dict, "eval_metrics")) {
-    std::map<std::string, std::map<std::string, double>> eval;
-    auto eval_tree = tree_dict(tree_at(dict, "eval_metrics", root), "state/eval_metrics");
-    for (const auto& entry : eval_tree) {
-      const auto& label = entry.key().toStringRef();
-      eval[label] = metrics_from_tree(entry.value(), "state/eval_metrics/" + label);
+    const auto value = tree_at(dict, "eval_metrics", root);
+    if (!value.isNone()) {
+      auto saved = tree_dict(value, "state/eval_metrics");
+      for (const auto& [label, metrics] : eval_metrics) {
+        if (!tree_has(saved, label)) continue;
+        const auto path = tree_join("state/eval_metrics", label);
+        for (auto& step : prepare_metrics_load(metrics, tree_at(saved, label, "state/eval_metrics"), path)) {
+          apply.push_back(std::move(step));
+        }
+      }
     }
-    apply.push_back([this, eval] { eval_metrics = eval; });
   }
   if (tree_has(dict, "dataset_state") && train_dataloader) {
     auto dataset_state = tree_dict(tree_at(dict, "dataset_state", root), "state/dataset_state");

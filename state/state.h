@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "metrics/metric.h"
 #include "state/stateful.h"
 #include "time/time_quantity.h"
 #include "time/timestamp.h"
@@ -34,6 +35,7 @@ class Optimizer;
 namespace tempo {
 
 class DataLoader;
+class GradScaler;
 class Model;
 class Scheduler;
 
@@ -68,10 +70,36 @@ class State {
   Batch batch;
   torch::Tensor outputs;
   torch::Tensor loss;
+  // The data being iterated (Composer's state.dataloader_label): "train" while training, the
+  // evaluator's label from its EVAL_START to its EVAL_END.
+  std::string dataloader_label = "train";
 
-  // Metric values by name, and for evaluation by dataloader label first ("eval").
-  std::map<std::string, double> train_metrics;
-  std::map<std::string, std::map<std::string, double>> eval_metrics;
+  // The optimization step (Trainer::train_batch).
+  // Samples per microbatch: each batch is split and its gradients accumulated; 0: the whole
+  // batch at once (Composer's device_train_microbatch_size).
+  int64_t device_train_microbatch_size = 0;
+  // Dynamic loss scaling (amp_fp16, or TrainerOptions::grad_scaler); null: none. Saved under
+  // state/scaler as {"GradScaler": PyTorch's GradScaler.state_dict()}, Composer's layout.
+  std::shared_ptr<GradScaler> scaler;
+  // Whether the scaler skipped the last optimizer step (an inf/NaN gradient). Set after the
+  // step: read it from BATCH_END on.
+  bool optimizer_step_was_skipped = false;
+  // The global L2 norm of the gradients before clipping, from AFTER_TRAIN_BATCH of each batch on;
+  // unset when no clipping is configured.
+  std::optional<double> grad_norm;
+
+  // Metrics (metrics/metric.h), Composer's: train_metrics is {name: Metric}, from
+  // model->metrics(true), reset before and updated after every training batch;
+  // eval_metrics is {evaluator label: {name: Metric}}, from model->metrics(false), reset when
+  // that evaluator starts. Read a value with ->compute().
+  MetricMap train_metrics;
+  std::map<std::string, MetricMap> eval_metrics;
+  // Whether state_dict() holds the metrics' accumulators (Composer's save_metrics): then
+  // state/train_metrics is {name: {"state_dict": {...}, "_computed": value or None}} and
+  // state/eval_metrics {label: {name: the same}}; otherwise both are {}. load_state_dict()
+  // restores the metrics of this run found there and ignores the rest, including the plain
+  // numbers older tempo checkpoints hold.
+  bool save_metrics = false;
 
   // Registers an object whose state is saved under state/callbacks/<key>. Keys are unique per
   // instance: a second object asking for a taken key gets "<key>_1", "<key>_2"...; the key

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -12,7 +13,9 @@
 #include "callbacks/name_format.h"
 #include "data/data_loader.h"
 #include "errors/error.h"
+#include "metrics/metric.h"
 #include "state/checkpoint_tree.h"
+#include "state/grad_scaler.h"
 #include "state/model.h"
 #include "state/rng.h"
 #include "state/scheduler.h"
@@ -20,6 +23,8 @@
 #include "trainer/checkpoint_loading.h"
 #include "trainer/device.h"
 #include "trainer/engine.h"
+#include "trainer/gradient_clipping.h"
+#include "trainer/precision.h"
 #include "trainer/signal_handling.h"
 
 namespace tempo {
@@ -34,10 +39,48 @@ std::string default_run_name() {
                      random() & 0xffff);
 }
 
+// Composer's _compute_and_log_metrics: every metric's value as metrics/<label>/<name>. A metric
+// that saw no batch (a resumed run's metrics at the end of the epoch it resumed at, without
+// save_metrics) is left out rather than logged as NaN.
+void compute_and_log_metrics(Logger& logger, const std::string& label, const MetricMap& metrics) {
+  if (metrics.empty()) return;
+  Metrics logged;
+  for (const auto& [name, metric] : metrics) {
+    if (metric->update_count() > 0) logged.emplace("metrics/" + label + "/" + name, metric->compute());
+  }
+  if (!logged.empty()) logger.log_metrics(logged);
+}
+
 uint64_t random_seed() {
   std::random_device random;
   // Composer draws seeds below 2**32 too, so they survive any int conversion.
   return random() & 0xffffffffULL;
+}
+
+// Composer's _compile_schedulers and scale_schedule_ratio, between INIT and BEFORE_LOAD as in
+// Composer: max_duration is scaled first (the order of Composer's fit(); its constructor compiles
+// first and so checks t_max against the unscaled max_duration), then each scheduler is compiled.
+// A Composer scheduler sets the lr of the first batch here, as LambdaLR does when built, before any
+// checkpoint is loaded: a resumed run then takes its lr from the checkpoint (optim/composer_scheduler.h).
+void compile_schedulers(State& state, double ratio) {
+  if (!std::isfinite(ratio) || ratio <= 0) throw ConfigError(fmt::format("scale_schedule_ratio must be > 0, got {}", ratio));
+  if (ratio != 1.0) {
+    if (state.schedulers.empty()) {
+      throw ConfigError(fmt::format("scale_schedule_ratio {} has no effect without schedulers", ratio));
+    }
+    if (state.max_duration) {
+      const Time scaled = *state.max_duration * ratio;
+      if (scaled.count() == 0) {
+        throw ConfigError(fmt::format("scale_schedule_ratio {} reduces max_duration {} to 0; raise the ratio or "
+                                      "max_duration", ratio, *state.max_duration));
+      }
+      state.max_duration = scaled;
+    }
+  }
+  for (auto& scheduler : state.schedulers) {
+    if (!scheduler) throw ConfigError("schedulers: a scheduler is null");
+    scheduler->compile(state, ratio);
+  }
 }
 
 }  // namespace
@@ -50,6 +93,21 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   if (options_.max_duration()) check_max_duration(*options_.max_duration());
 
   state.device = resolve_device(options_.device());
+  check_precision(options_.precision(), state.device);
+  if (options_.device_train_microbatch_size() < 0) {
+    throw ConfigError(fmt::format("device_train_microbatch_size must be >= 0 (0: the whole batch), got {}",
+                                  options_.device_train_microbatch_size()));
+  }
+  state.device_train_microbatch_size = options_.device_train_microbatch_size();
+  if (options_.clipping_type() != ClippingType::NONE && !(options_.clipping_threshold() > 0.0)) {
+    throw ConfigError(fmt::format("clipping_threshold must be > 0 with clipping_type {}, got {}",
+                                  to_string(options_.clipping_type()), options_.clipping_threshold()));
+  }
+  if (options_.grad_scaler()) {
+    state.scaler = std::make_shared<GradScaler>(*options_.grad_scaler());
+  } else if (options_.precision() == Precision::AMP_FP16) {
+    state.scaler = std::make_shared<GradScaler>();
+  }
   state.model = options_.model();
   state.model->to(state.device);
   state.optimizers = options_.optimizers();
@@ -66,11 +124,23 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
 
   evaluators_ = options_.evaluators();
   if (options_.eval_dataloader()) {
-    evaluators_.insert(evaluators_.begin(), Evaluator{"eval", options_.eval_dataloader(), std::nullopt,
-                                                      options_.eval_subset_num_batches()});
+    Evaluator evaluator;
+    evaluator.label = "eval";
+    evaluator.dataloader = options_.eval_dataloader();
+    evaluator.subset_num_batches = options_.eval_subset_num_batches();
+    evaluators_.insert(evaluators_.begin(), evaluator);
   }
+  // Metrics, as Composer sets them up: fresh objects from the model, the training ones and one
+  // set per evaluator (filtered by its metric_names), made before a checkpoint is loaded into them.
+  state.save_metrics = options_.save_metrics();
+  state.train_metrics = state.model->metrics(/*train=*/true);
   for (auto& evaluator : evaluators_) {
     if (!evaluator.dataloader) throw ConfigError(fmt::format("evaluator '{}' has no dataloader", evaluator.label));
+    if (state.eval_metrics.count(evaluator.label)) {
+      throw ConfigError(fmt::format("two evaluators are labelled '{}': labels name their metrics and must differ",
+                                    evaluator.label));
+    }
+    state.eval_metrics[evaluator.label] = filter_metrics(state.model->metrics(/*train=*/false), evaluator.metric_names);
     const auto& interval = evaluator.eval_interval.value_or(options_.eval_interval());
     eval_schedules_.push_back(interval.make_scheduler(/*include_end_of_training=*/true,
                                                       /*checkpoint_events=*/false, {Event::FIT_END}));
@@ -97,12 +167,20 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   logger_ = std::make_unique<Logger>(options_.loggers());
   for (auto& callback : callbacks) state.register_callback_state(callback->name(), callback);
   for (auto& destination : options_.loggers()) state.register_callback_state(destination->name(), destination);
+  for (const auto& [name, object] : options_.checkpointed_objects()) {
+    if (!object) throw ConfigError(fmt::format("register_for_checkpointing('{}'): the object is null", name));
+    if (state.register_callback_state(name, object) != name) {
+      throw ConfigError(fmt::format("register_for_checkpointing('{}'): the name is taken (by a callback, logger or an "
+                                    "earlier registration); pick another", name));
+    }
+  }
   engine_ = std::make_unique<Engine>(state, *logger_, callbacks);
 
   seed_all(state.rank_zero_seed + static_cast<uint64_t>(state.rank));
   engine_->run_event(Event::INIT);
   logger_->log_hyperparameters({{"rank_zero_seed", std::to_string(state.rank_zero_seed)},
                                 {"run_name", state.run_name}});
+  compile_schedulers(state, options_.scale_schedule_ratio());
   engine_->run_event(Event::BEFORE_LOAD);
   auto loaded_rng = load_initial_checkpoint();
   engine_->run_event(Event::AFTER_LOAD);
@@ -235,15 +313,22 @@ void Trainer::train_loop() {
       engine_->run_event(Event::AFTER_DATALOADER);
       engine_->run_event(Event::BATCH_START);
 
+      // Composer resets the training metrics on every batch and updates them from its outputs.
+      for (auto& [name, metric] : state.train_metrics) metric->reset();
       train_batch();
+      if (!state.train_metrics.empty()) {
+        // Queued before the loss is read back, so that one wait covers both.
+        torch::NoGradGuard no_grad;
+        for (auto& [name, metric] : state.train_metrics) metric->update(state.outputs, state.batch);
+      }
       const double loss = state.loss.item<double>();
-      state.train_metrics["loss"] = loss;
       logger_->log_metrics({{"loss/train/total", loss}});
 
       const auto now = Clock::now();
       const double batch_time = std::chrono::duration<double>(now - last_wct).count();
       last_wct = now;
       for (auto& scheduler : state.schedulers) scheduler->step(state);
+      compute_and_log_metrics(*logger_, "train", state.train_metrics);
 
       state.previous_timestamp = state.timestamp;
       state.timestamp = state.timestamp.to_next_batch(num_samples, 0, batch_time);
@@ -263,6 +348,7 @@ void Trainer::train_loop() {
     }
 
     if (!finished_epoch_early || state.timestamp.batch_in_epoch() == num_batches) {
+      compute_and_log_metrics(*logger_, "train", state.train_metrics);  // Composer logs them again here
       state.previous_timestamp = state.timestamp;
       state.timestamp = state.timestamp.to_next_epoch();
       engine_->run_event(Event::EPOCH_END);
@@ -295,20 +381,84 @@ void Trainer::train_batch() {
   auto& state = *state_;
   engine_->run_event(Event::BEFORE_TRAIN_BATCH);
   zero_grads();
+  const int64_t microbatch_size = state.device_train_microbatch_size;
+  if (microbatch_size > 0 && microbatch_size < state.batch.size()) {
+    train_microbatches();
+  } else {
+    state.loss = train_microbatch(1.0);
+  }
+  // Drop the graph's reference now rather than at the next batch.
+  state.outputs = state.outputs.detach();
+
+  if (state.scaler) {
+    for (auto& optimizer : state.optimizers) state.scaler->unscale_(*optimizer);
+  }
+  if (options_.clipping_type() != ClippingType::NONE) {
+    state.grad_norm = clip_gradients(state.model->parameters(), options_.clipping_type(), options_.clipping_threshold());
+    logger_->log_metrics({{"l2_norm/grad/global", *state.grad_norm}});  // Composer's OptimizerMonitor name
+  }
+  engine_->run_event(Event::AFTER_TRAIN_BATCH);
+
+  if (state.scaler) {
+    bool skipped = false;
+    for (auto& optimizer : state.optimizers) skipped = !state.scaler->step(*optimizer) || skipped;
+    state.scaler->update();
+    state.optimizer_step_was_skipped = skipped;
+  } else {
+    for (auto& optimizer : state.optimizers) optimizer->step();
+    state.optimizer_step_was_skipped = false;
+  }
+}
+
+at::Tensor Trainer::train_microbatch(double fraction) {
+  auto& state = *state_;
+  const auto precision = options_.precision();
   engine_->run_event(Event::BEFORE_FORWARD);
-  state.outputs = state.model->forward(state.batch.input);
+  {
+    AutocastGuard autocast(precision, state.device);
+    state.outputs = state.model->forward(state.batch.input);
+  }
   engine_->run_event(Event::AFTER_FORWARD);
   engine_->run_event(Event::BEFORE_LOSS);
-  state.loss = state.model->loss(state.outputs, state.batch);
+  {
+    AutocastGuard autocast(precision, state.device);
+    state.loss = state.model->loss(state.outputs, state.batch);
+  }
   engine_->run_event(Event::AFTER_LOSS);
   engine_->run_event(Event::BEFORE_BACKWARD);
-  state.loss.backward();
+  // Read after BEFORE_BACKWARD, which may change the loss. Weighted by the microbatch's share of
+  // the batch's samples, so a mean loss's gradients sum to the whole batch's (Composer's rule).
+  const at::Tensor loss = fraction == 1.0 ? state.loss : state.loss * fraction;
+  if (state.scaler) {
+    state.scaler->scale(loss).backward();
+  } else {
+    loss.backward();
+  }
   engine_->run_event(Event::AFTER_BACKWARD);
-  engine_->run_event(Event::AFTER_TRAIN_BATCH);
-  for (auto& optimizer : state.optimizers) optimizer->step();
-  // Drop the graph's reference now rather than at the next batch.
-  state.loss = state.loss.detach();
-  state.outputs = state.outputs.detach();
+  return loss.detach();
+}
+
+void Trainer::train_microbatches() {
+  auto& state = *state_;
+  const Batch batch = state.batch;  // views of it become state.batch, one microbatch at a time
+  const int64_t batch_size = batch.size();
+  const int64_t microbatch_size = state.device_train_microbatch_size;
+  at::Tensor total_loss;
+  std::vector<at::Tensor> outputs;
+  bool concatenable = true;
+  for (int64_t start = 0; start < batch_size; start += microbatch_size) {
+    const int64_t length = std::min(microbatch_size, batch_size - start);
+    state.batch = batch.narrow(start, length);
+    const auto loss = train_microbatch(static_cast<double>(length) / static_cast<double>(batch_size));
+    total_loss = total_loss.defined() ? total_loss + loss : loss;
+    outputs.push_back(state.outputs.detach());
+    concatenable = concatenable && outputs.back().dim() > 0 && outputs.back().size(0) == length;
+  }
+  state.batch = batch;
+  state.loss = total_loss;
+  // The whole batch's outputs, in sample order, when they have a sample dimension; else the last
+  // microbatch's (as Composer leaves them).
+  if (concatenable) state.outputs = torch::cat(outputs);
 }
 
 void Trainer::run_evaluators(Event event) {
@@ -327,14 +477,15 @@ void Trainer::eval_loop(Evaluator& evaluator) {
   auto& loader = *evaluator.dataloader;
   const auto saved_batch = state.batch;
   const auto saved_outputs = state.outputs;
+  const auto saved_label = state.dataloader_label;
+  state.dataloader_label = evaluator.label;
   engine_->run_event(Event::EVAL_START);
   state.model->eval();
   int64_t num_batches = loader.num_batches();
   if (evaluator.subset_num_batches >= 0) num_batches = std::min(num_batches, evaluator.subset_num_batches);
 
-  double loss_sum = 0.0;
-  int64_t correct = 0, seen = 0;
-  bool classification = true;
+  auto& metrics = state.eval_metrics.at(evaluator.label);
+  for (auto& [name, metric] : metrics) metric->reset();
   {
     torch::NoGradGuard no_grad;
     for (int64_t k = 0; k < num_batches; ++k) {
@@ -343,25 +494,14 @@ void Trainer::eval_loop(Evaluator& evaluator) {
       engine_->run_event(Event::EVAL_BEFORE_FORWARD);
       state.outputs = state.model->forward(state.batch.input);
       engine_->run_event(Event::EVAL_AFTER_FORWARD);
-      const auto n = state.batch.size();
-      loss_sum += state.model->loss(state.outputs, state.batch).item<double>() * static_cast<double>(n);
-      classification = classification && state.outputs.dim() == 2 && state.batch.target.dim() == 1 &&
-                       state.batch.target.scalar_type() == torch::kLong;
-      if (classification) correct += state.outputs.argmax(1).eq(state.batch.target).sum().item<int64_t>();
-      seen += n;
+      for (auto& [name, metric] : metrics) metric->update(state.outputs, state.batch);
       engine_->run_event(Event::EVAL_BATCH_END);
     }
   }
-  auto& metrics = state.eval_metrics[evaluator.label];
-  if (seen > 0) {
-    metrics["CrossEntropy"] = loss_sum / static_cast<double>(seen);
-    if (classification) metrics["Accuracy"] = static_cast<double>(correct) / static_cast<double>(seen);
-    Metrics logged;
-    for (const auto& [name, value] : metrics) logged[fmt::format("metrics/{}/{}", evaluator.label, name)] = value;
-    logger_->log_metrics(logged);
-  }
+  compute_and_log_metrics(*logger_, evaluator.label, metrics);
   engine_->run_event(Event::EVAL_END);
   state.model->train();
+  state.dataloader_label = saved_label;
   state.batch = saved_batch;
   state.outputs = saved_outputs;
 }

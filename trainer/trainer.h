@@ -1,10 +1,12 @@
 // The Trainer: builds a State from TrainerOptions and runs Composer's training loop over it,
 // firing every event in Composer's order (composer/trainer/trainer.py):
-//   ctor: INIT, BEFORE_LOAD, AFTER_LOAD
+//   ctor: INIT, (max_duration scaled by scale_schedule_ratio, schedulers compiled: Composer's set
+//         the first batch's lr), BEFORE_LOAD, AFTER_LOAD
 //   fit:  FIT_START, ITERATION_START (first epoch only), then per epoch EPOCH_START and per batch
-//         BEFORE_DATALOADER, AFTER_DATALOADER, BATCH_START, BEFORE_TRAIN_BATCH, BEFORE_FORWARD,
-//         AFTER_FORWARD, BEFORE_LOSS, AFTER_LOSS, BEFORE_BACKWARD, AFTER_BACKWARD,
-//         AFTER_TRAIN_BATCH, (optimizer step) BATCH_END, [batch-interval evaluation],
+//         BEFORE_DATALOADER, AFTER_DATALOADER, BATCH_START, BEFORE_TRAIN_BATCH, then per
+//         microbatch BEFORE_FORWARD, AFTER_FORWARD, BEFORE_LOSS, AFTER_LOSS, BEFORE_BACKWARD,
+//         AFTER_BACKWARD, then (unscale, clip) AFTER_TRAIN_BATCH, (optimizer step, scaler update)
+//         BATCH_END, [batch-interval evaluation],
 //         BATCH_CHECKPOINT; when the loader is exhausted one more BEFORE_DATALOADER, then
 //         EPOCH_END, [epoch-interval evaluation], EPOCH_CHECKPOINT; at the end FIT_END and, if
 //         the last evaluation was not at the final batch, one more evaluation.
@@ -12,9 +14,14 @@
 //   EVAL_BEFORE_FORWARD, EVAL_AFTER_FORWARD, EVAL_BATCH_END, then EVAL_END; EVAL_AFTER_ALL.
 // Training that stops mid-epoch (max_duration in batches, or a stop request) fires no
 // EPOCH_END. All loop counters live in state().timestamp, so fit() can start at any batch.
+// Metrics (Composer's): state().train_metrics are reset after BATCH_START, updated from the
+// batch's outputs after the optimizer step and logged as metrics/train/<name> before BATCH_END,
+// and again before EPOCH_END; an evaluator's metrics are reset after EVAL_START, updated after
+// each EVAL_AFTER_FORWARD and logged as metrics/<label>/<name> before EVAL_END.
 //
 // Throws ConfigError from the constructor for options that cannot work (no model, no
-// optimizer, no train loader, a max_duration in "dur" or "sec", an unusable device).
+// optimizer, no train loader, a max_duration in "dur" or "sec", an unusable device, two
+// evaluators with one label).
 #pragma once
 
 #include <ATen/core/ivalue.h>
@@ -73,7 +80,15 @@ class Trainer {
 
  private:
   void train_loop();
+  // The optimization step of state.batch: zero grads, forward/loss/backward per microbatch,
+  // unscale, clip, optimizer step (skipped by the scaler on inf/NaN), scaler update. Leaves
+  // state.loss = the batch's loss (the sum of the microbatches' scaled losses), detached.
   void train_batch();
+  // Forward, loss and backward of state.batch, its loss weighted by `fraction` of the batch's
+  // samples; returns that weighted loss, detached.
+  at::Tensor train_microbatch(double fraction);
+  // Splits state.batch into microbatches of device_train_microbatch_size and trains each.
+  void train_microbatches();
   void run_evaluators(Event event);
   void eval_loop(Evaluator& evaluator);
   void zero_grads();

@@ -10,14 +10,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "callbacks/callback.h"
 #include "callbacks/interval.h"
 #include "callbacks/logger.h"
+#include "state/grad_scaler.h"
 #include "state/scheduler.h"
 #include "time/time_quantity.h"
 #include "trainer/evaluator.h"
+#include "trainer/gradient_clipping.h"
+#include "trainer/precision.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -37,7 +41,12 @@ struct TrainerOptions {
   TORCH_ARG(Interval, eval_interval) = Time(1, TimeUnit::EPOCH);
   TORCH_ARG(int64_t, eval_subset_num_batches) = -1;
   TORCH_ARG(std::vector<std::shared_ptr<torch::optim::Optimizer>>, optimizers);
+  // Stepped once per batch in this order (state/scheduler.h); Composer's schedulers are in
+  // optim/schedulers.h, a LibTorch one goes in through optim/torch_scheduler.h.
   TORCH_ARG(std::vector<std::shared_ptr<Scheduler>>, schedulers);
+  // Composer's scale_schedule_ratio: max_duration and every scheduler's times (but "dur" ones and,
+  // unless scale_warmup, warm-ups) are stretched by it. Must be > 0; other than 1 needs schedulers.
+  TORCH_ARG(double, scale_schedule_ratio) = 1.0;
   TORCH_ARG(std::vector<std::shared_ptr<Callback>>, callbacks);
   TORCH_ARG(std::vector<std::shared_ptr<LoggerDestination>>, loggers);
   // Unset: a random seed is drawn and logged (Composer's behaviour).
@@ -46,6 +55,20 @@ struct TrainerOptions {
   TORCH_ARG(std::string, run_name);
   // "cpu", "cuda", "cuda:N", or "auto" (cuda when available).
   TORCH_ARG(std::string, device) = "cpu";
+
+  // The optimization step (Trainer::train_batch).
+  // fp32, amp_bf16 or amp_fp16 (CUDA only; see trainer/precision.h).
+  TORCH_ARG(Precision, precision) = Precision::FP32;
+  // Dynamic loss scaling. Unset: a GradScaler with PyTorch's defaults under amp_fp16, none
+  // otherwise. Set: these options under any precision (loss scaling with fp32 math on a CPU).
+  TORCH_ARG(std::optional<GradScalerOptions>, grad_scaler);
+  // Samples per microbatch (Composer's name): each batch is split into microbatches whose
+  // scaled losses' gradients add up to the whole batch's. 0: the whole batch at once.
+  TORCH_ARG(int64_t, device_train_microbatch_size) = 0;
+  // Composer's GradientClipping (trainer/gradient_clipping.h); clipping_threshold must be > 0
+  // unless clipping_type is NONE.
+  TORCH_ARG(ClippingType, clipping_type) = ClippingType::NONE;
+  TORCH_ARG(double, clipping_threshold) = 0.0;
 
   // Checkpointing (Composer's shortcut options): a non-empty save_folder adds one
   // CheckpointSaver built from the save_* options; more savers can be passed as callbacks.
@@ -58,6 +81,10 @@ struct TrainerOptions {
   TORCH_ARG(bool, save_overwrite) = false;
   // A failed save (disk full, I/O error) warns on stderr and training continues (default: it stops the run).
   TORCH_ARG(bool, save_ignore_errors) = false;
+  // Checkpoints hold the train and eval metrics' accumulators (state/train_metrics,
+  // state/eval_metrics), so a resumed run's metrics continue exactly; off (Composer's default):
+  // those sections are empty.
+  TORCH_ARG(bool, save_metrics) = false;
 
   // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
   // Python torch.save(model.state_dict()) file or a .safetensors file.
@@ -79,8 +106,23 @@ struct TrainerOptions {
   TrainerOptions& max_duration(const char* duration) { return max_duration(Time::parse(duration)); }
   const std::optional<Time>& max_duration() const { return max_duration_; }
 
+  // Accelerate's register_for_checkpointing: `object`'s state_dict() is saved with every
+  // checkpoint under state/callbacks/<name> and given back to its load_state_dict() when a run
+  // resumes (load_path or autoresume). An option rather than a Trainer method because the
+  // Trainer's constructor already loads the checkpoint. Names must be unique and differ from
+  // the callbacks' and loggers' (the Trainer throws ConfigError otherwise); a state_dict() of None
+  // is not saved.
+  TrainerOptions& register_for_checkpointing(const std::string& name, std::shared_ptr<Stateful> object) {
+    checkpointed_objects_.emplace_back(name, std::move(object));
+    return *this;
+  }
+  const std::vector<std::pair<std::string, std::shared_ptr<Stateful>>>& checkpointed_objects() const {
+    return checkpointed_objects_;
+  }
+
  private:
   std::optional<Time> max_duration_;
+  std::vector<std::pair<std::string, std::shared_ptr<Stateful>>> checkpointed_objects_;
 };
 
 }  // namespace tempo

@@ -13,11 +13,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "callbacks/checkpoint_saver.h"
 #include "serialization/checkpoint_file.h"
 #include "support/capture_stderr.h"
+#include "support/faulty_io.h"
 #include "support/fixtures.h"
 
 using namespace tempo;
@@ -105,6 +107,24 @@ class FolderBecomesFile : public Callback {
   int64_t at_;
 };
 
+// From the end of batch `from` to the end of batch `to`, every checkpoint write hits a disk that
+// answers fsync with EIO (through serialization/file_io.h).
+class FailingFsync : public Callback {
+ public:
+  FailingFsync(int64_t from, int64_t to) : from_(from), to_(to) {}
+
+ protected:
+  void on_batch_end(State& state, Logger&) override {
+    if (state.timestamp.batch() == from_) scope_.emplace(io_);
+    if (state.timestamp.batch() == to_) scope_.reset();
+  }
+
+ private:
+  int64_t from_, to_;
+  FaultyIo io_{FaultyIo::Call::fsync, EIO};
+  std::optional<ScopedFileIo> scope_;
+};
+
 Names without_link(Names names) {
   names.erase(std::remove(names.begin(), names.end(), "latest-rank0.pt"), names.end());
   return names;
@@ -188,6 +208,50 @@ TEST_SUITE("callbacks") {
     CHECK_FALSE(has_temporary(folder));
     CHECK(fs::read_symlink(folder + "/latest-rank0.pt") == "ba5.pt");
     CHECK(read_checkpoint(folder + "/ba5.pt").toGenericDict().contains("state"));
+  }
+
+  TEST_CASE("EIO from fsync during a save: the run stops naming the file, older checkpoints and latest intact") {
+    TempDir dir;
+    const auto folder = dir / "ckpt";
+    auto run = make_run(blobs(12), "5ba", 42, 7, {std::make_shared<FailingFsync>(3, 99)}, 4, [&](TrainerOptions& o) {
+      o.save_folder(folder).save_interval("1ba").save_filename("ba{batch}.pt").save_num_checkpoints_to_keep(2);
+    });
+    std::string message;
+    try {
+      run.trainer->fit();
+    } catch (const CheckpointError& e) {
+      message = e.what();
+    }
+    MESSAGE("the user sees: " << message);
+    CHECK(message.find(folder + "/ba3.pt") != std::string::npos);
+    CHECK(message.find("fsync failed: Input/output error") != std::string::npos);
+    CHECK(run.trainer->state().timestamp.batch() == 3);
+    CHECK(without_link(files_in(folder)) == Names{"ba1.pt", "ba2.pt"});  // rotation did not run
+    CHECK_FALSE(has_temporary(folder));
+    CHECK(fs::read_symlink(folder + "/latest-rank0.pt") == "ba2.pt");
+    CHECK(read_checkpoint(folder + "/ba2.pt").toGenericDict().contains("state"));
+  }
+
+  TEST_CASE("EIO from fsync with save_ignore_errors: a warning, training goes on, the next save lands") {
+    TempDir dir;
+    const auto folder = dir / "ckpt";
+    auto run = make_run(blobs(12), "5ba", 42, 7, {std::make_shared<FailingFsync>(3, 4)}, 4, [&](TrainerOptions& o) {
+      o.save_folder(folder).save_interval("1ba").save_filename("ba{batch}.pt").save_num_checkpoints_to_keep(2).save_ignore_errors(true);
+    });
+    std::string err;
+    {
+      CapturedStderr captured;
+      run.trainer->fit();
+      err = captured.text();
+    }
+    MESSAGE("the user sees: " << err);
+    CHECK(run.trainer->state().timestamp.batch() == 5);
+    CHECK(err.find(folder + "/ba3.pt") != std::string::npos);
+    CHECK(err.find("Input/output error") != std::string::npos);
+    CHECK(err.find("training continues") != std::string::npos);
+    CHECK(without_link(files_in(folder)) == Names{"ba4.pt", "ba5.pt"});
+    CHECK_FALSE(has_temporary(folder));
+    CHECK(fs::read_symlink(folder + "/latest-rank0.pt") == "ba5.pt");
   }
 
   TEST_CASE("an I/O error (the save folder became a file) stops the run with an error naming the path") {

@@ -1,0 +1,32 @@
+// Ends training once a monitored metric crosses a threshold (Composer's ThresholdStopper): read
+// after each evaluation of `dataloader_label`, at EPOCH_END for "train", and at every BATCH_END
+// for "train" when stop_on_batch; when comparator(value, threshold) holds it calls
+// state.request_stop(). Stateless. Throws ConfigError like EarlyStopper.
+#pragma once
+
+#include <string>
+
+#include "callbacks/callback.h"
+#include "callbacks/metric_monitor.h"
+
+namespace tempo {
+
+class ThresholdStopper : public Callback {
+ public:
+  ThresholdStopper(std::string monitor, std::string dataloader_label, double threshold, std::string comparator = "",
+                   bool stop_on_batch = false);
+
+ protected:
+  void on_eval_end(State& state, Logger& logger) override;
+  void on_epoch_end(State& state, Logger& logger) override;
+  void on_batch_end(State& state, Logger& logger) override;
+
+ private:
+  void check(State& state);
+
+  MetricMonitor monitor_;
+  double threshold_;
+  bool stop_on_batch_;
+};
+
+}  // namespace tempo

@@ -1,0 +1,64 @@
+#include "plot/png_writer.h"
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace tempo::plot {
+
+namespace {
+
+void put_be32(std::string& out, uint32_t v) {
+  out += static_cast<char>(v >> 24);
+  out += static_cast<char>((v >> 16) & 0xFF);
+  out += static_cast<char>((v >> 8) & 0xFF);
+  out += static_cast<char>(v & 0xFF);
+}
+
+// length, type, data, CRC-32 of type and data.
+void put_chunk(std::string& out, const char* type, const std::string& data) {
+  put_be32(out, static_cast<uint32_t>(data.size()));
+  const size_t start = out.size();
+  out.append(type, 4);
+  out += data;
+  const auto crc = ::crc32(0L, reinterpret_cast<const Bytef*>(out.data() + start), static_cast<uInt>(4 + data.size()));
+  put_be32(out, static_cast<uint32_t>(crc));
+}
+
+}  // namespace
+
+std::string encode_png(const Canvas& canvas) {
+  const auto width = static_cast<size_t>(canvas.width()), height = static_cast<size_t>(canvas.height());
+  std::string raw;
+  raw.reserve(height * (1 + width * 3));
+  const auto& rgb = canvas.rgb();
+  for (size_t y = 0; y < height; ++y) {
+    raw += '\0';  // filter: none
+    raw.append(reinterpret_cast<const char*>(rgb.data() + y * width * 3), width * 3);
+  }
+  uLongf size = ::compressBound(static_cast<uLong>(raw.size()));
+  std::string compressed(size, '\0');
+  if (::compress2(reinterpret_cast<Bytef*>(compressed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
+                  static_cast<uLong>(raw.size()), Z_BEST_COMPRESSION) != Z_OK) {
+    throw std::runtime_error("zlib could not compress the image");
+  }
+  compressed.resize(size);
+
+  std::string ihdr;
+  put_be32(ihdr, static_cast<uint32_t>(width));
+  put_be32(ihdr, static_cast<uint32_t>(height));
+  ihdr += '\x08';  // bit depth
+  ihdr += '\x02';  // colour type: RGB
+  ihdr += '\0';    // compression: deflate
+  ihdr += '\0';    // filter method 0
+  ihdr += '\0';    // no interlace
+
+  std::string out("\x89PNG\r\n\x1a\n", 8);
+  put_chunk(out, "IHDR", ihdr);
+  put_chunk(out, "IDAT", compressed);
+  put_chunk(out, "IEND", "");
+  return out;
+}
+
+}  // namespace tempo::plot

@@ -1,0 +1,106 @@
+// I/O faults in the middle of a durable write, injected through serialization/file_io.h: EIO or
+// ENOSPC on a write (at the first byte and deep inside the tensor records), a failed fsync of the
+// file or of its folder, a failed rename. Each must end in a CheckpointError naming the file and
+// the OS error, leave no temporary, and leave an older file of that name exactly as it was.
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "errors/error.h"
+#include "serialization/atomic_file.h"
+#include "serialization/checkpoint_file.h"
+#include "serialization/safetensors.h"
+#include "serialization_support.h"
+#include "support/faulty_io.h"
+
+using namespace tempo;
+using namespace tempo::testing;
+using Call = FaultyIo::Call;
+
+namespace {
+
+// The message write_checkpoint(tree, path) throws under `io`, or "no error".
+std::string save_error(FaultyIo& io, const c10::IValue& tree, const std::string& path) {
+  ScopedFileIo scope(io);
+  try {
+    write_checkpoint(tree, path);
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_SUITE("serialization") {
+  TEST_CASE("an I/O error at any step of a save: CheckpointError naming file and errno, no temporary, old file intact") {
+    const c10::IValue old_tree = sample_tree();
+    struct Case {
+      const char* what;
+      Call call;
+      int err;
+      size_t skip;
+      const char* says;
+    };
+    // The sample tree's file is a few KiB: 1000 bytes lands inside the pickle/tensor records.
+    const Case cases[] = {
+        {"EIO on the first write", Call::write, EIO, 0, "write failed: Input/output error"},
+        {"EIO mid-file", Call::write, EIO, 1000, "write failed: Input/output error"},
+        {"ENOSPC mid-file", Call::write, ENOSPC, 1000, "write failed: No space left on device"},
+        {"EIO on the file's fsync", Call::fsync, EIO, 0, "fsync failed: Input/output error"},
+        {"EIO on the rename", Call::rename, EIO, 0, "rename failed: Input/output error"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.what);
+      ScratchFolder folder;
+      const std::string path = folder.file("ckpt.pt");
+      write_checkpoint(old_tree, path);
+      const std::string before = read_bytes(path);
+
+      auto changed = sample_tree().toGenericDict();
+      changed.insert_or_assign("extra", std::string("new"));
+      FaultyIo io(c.call, c.err, c.skip);
+      const std::string message = save_error(io, changed, path);
+      CHECK(io.failures() == 1);
+      CHECK(message.find("'" + path + "'") != std::string::npos);
+      CHECK(message.find(c.says) != std::string::npos);
+      CHECK(folder.entries() == std::vector<std::string>{"ckpt.pt"});  // no temporary left
+      CHECK(read_bytes(path) == before);
+      check_same_tree(read_checkpoint(path), old_tree);
+    }
+  }
+
+  TEST_CASE("a failed fsync of the folder after the rename is reported: the save may not be durable") {
+    ScratchFolder folder;
+    const std::string path = folder.file("ckpt.pt");
+    FaultyIo io(Call::fsync, EIO, /*skip=*/1);  // the file's fsync succeeds, the folder's fails
+    const std::string message = save_error(io, sample_tree(), path);
+    CHECK(message.find("cannot sync folder of '" + path + "': Input/output error") != std::string::npos);
+    // The rename happened: the file is whole, and a reader accepts it.
+    check_same_tree(read_checkpoint(path), sample_tree());
+  }
+
+  TEST_CASE("safetensors writes go through the same seam") {
+    ScratchFolder folder;
+    const std::string path = folder.file("w.safetensors");
+    FaultyIo io(Call::write, EIO, 10);
+    ScopedFileIo scope(io);
+    CHECK_THROWS_WITH_AS(write_safetensors({{"w", at::ones({64})}}, {}, path),
+                         doctest::Contains("write failed: Input/output error"), CheckpointError);
+    CHECK(folder.entries().empty());
+  }
+
+  TEST_CASE("the seam is restored when its scope ends") {
+    ScratchFolder folder;
+    {
+      FaultyIo io(Call::write, EIO);
+      ScopedFileIo scope(io);
+      CHECK(&file_io() == &io);
+    }
+    write_checkpoint(sample_tree(), folder.file("ok.pt"));
+    check_same_tree(read_checkpoint(folder.file("ok.pt")), sample_tree());
+  }
+}
