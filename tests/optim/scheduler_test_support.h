@@ -2,7 +2,10 @@
 // samples per epoch, so a scheduler can be evaluated without training.
 #pragma once
 
+#include <torch/optim/optimizer.h>
+
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "support/fixtures.h"
@@ -34,5 +37,16 @@ inline void at_batch(State& state, int64_t batch) {
 }
 
 inline const double kPi = std::acos(-1.0);
+
+// The lr of the first param group at BATCH_START: the lr the batch trains with.
+class LrRecorder : public Callback {
+ public:
+  std::map<int64_t, double> lrs;
+
+ protected:
+  void on_batch_start(State& state, Logger&) override {
+    lrs[state.timestamp.batch()] = state.optimizers.at(0)->param_groups().at(0).options().get_lr();
+  }
+};
 
 }  // namespace tempo::testing

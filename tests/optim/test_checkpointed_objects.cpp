@@ -10,22 +10,13 @@
 #include "optim/torch_scheduler.h"
 #include "serialization/checkpoint_file.h"
 #include "state/tree.h"
+#include "optim/scheduler_test_support.h"
 #include "support/fixtures.h"
 
 using namespace tempo;
 using namespace tempo::testing;
 
 namespace {
-
-class LrRecorder : public Callback {
- public:
-  std::map<int64_t, double> lrs;
-
- protected:
-  void on_batch_start(State& state, Logger&) override {
-    lrs[state.timestamp.batch()] = state.optimizers.at(0)->param_groups().at(0).options().get_lr();
-  }
-};
 
 // A user's object with state of its own: a running sum of the losses seen.
 class LossTotal : public Stateful {

@@ -17,17 +17,6 @@ using namespace tempo::testing;
 
 namespace {
 
-// The lr of the first param group at BATCH_START: the lr the batch trains with.
-class LrRecorder : public Callback {
- public:
-  std::map<int64_t, double> lrs;
-
- protected:
-  void on_batch_start(State& state, Logger&) override {
-    lrs[state.timestamp.batch()] = state.optimizers.at(0)->param_groups().at(0).options().get_lr();
-  }
-};
-
 std::shared_ptr<CosineAnnealingWithWarmupScheduler> warmup_cosine() {
   return std::make_shared<CosineAnnealingWithWarmupScheduler>(CosineAnnealingWithWarmupSchedulerOptions("8ba").alpha_f(0.1));
 }
