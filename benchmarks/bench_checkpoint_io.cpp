@@ -8,9 +8,15 @@
 // Interpreter start-up, `import torch` and that first load are outside every timing; Python times
 // only its own torch.save + flush + fsync (file and folder) and torch.load.
 //
-// Each repetition runs: the two saves (order flipped every repetition), dd writing as many bytes
-// (conv=fsync), dd reading tempo's file to /dev/null, the two loads (order flipped too). Both loads read the file tempo just wrote, with the page cache dropped first
+// Each repetition runs: the two saves (order flipped every repetition), then a CheckpointSaver's
+// synchronous save and its save_async save of a State holding the same tensors (order flipped
+// too), dd writing as many bytes (conv=fsync), dd reading tempo's file to /dev/null, the two loads
+// (order flipped too). Both loads read the file tempo just wrote, with the page cache dropped first
 // where /proc/sys/vm/drop_caches is writable (warm cache otherwise; the output says which).
+// The async save's stall is what the training loop waits for: from the checkpoint call until it
+// returns (the snapshot into host memory and starting the writer); "async total" runs on until
+// the file is durable. One untimed async save first allocates the staging buffers, as a run's
+// first save does (its stall is printed apart), since every later save of a run reuses them.
 // Extra peak memory is VmHWM after the call minus VmRSS before it, VmHWM being reset through
 // /proc/self/clear_refs right before the call, in each process for its own save and load.
 //
@@ -36,7 +42,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
+#include "callbacks/checkpoint_saver.h"
 #include "serialization/checkpoint_file.h"
+#include "state/model.h"
+#include "state/state.h"
 #include "state/tree.h"
 
 #ifndef TEMPO_BENCH_DIR
@@ -153,6 +163,43 @@ c10::IValue make_state(int64_t mb) {
   root.insert("state", state);
   root.insert("rng", c10::impl::GenericList(c10::AnyType::get()));
   return root;
+}
+
+// A model whose parameters are the tree's weights (shared, not copied), for a State to save.
+class TreeModel : public tempo::Model {
+ public:
+  explicit TreeModel(const c10::IValue& tree) {
+    for (const auto& entry : tree.toGenericDict().at("state").toGenericDict().at("model").toGenericDict()) {
+      auto name = entry.key().toStringRef();
+      std::replace(name.begin(), name.end(), '.', '_');
+      register_parameter(name, entry.value().toTensor(), /*requires_grad=*/false);
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& input) override { return input; }
+};
+
+// A State over the same tensors as make_state's tree: the model's weights and Adam's moments
+// (an Adam whose per-parameter state is set to the tree's exp_avg, exp_avg_sq and step).
+std::unique_ptr<tempo::State> make_training_state(const c10::IValue& tree) {
+  auto state = std::make_unique<tempo::State>();
+  auto model = std::make_shared<TreeModel>(tree);
+  auto adam = std::make_shared<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const auto moments =
+      tree.toGenericDict().at("state").toGenericDict().at("optimizers").toGenericDict().at("Adam").toGenericDict().at(
+          "state").toGenericDict();
+  const auto params = model->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto s = moments.at(static_cast<int64_t>(i)).toGenericDict();
+    auto param_state = std::make_unique<torch::optim::AdamParamState>();
+    param_state->step(1000);
+    param_state->exp_avg(s.at("exp_avg").toTensor());
+    param_state->exp_avg_sq(s.at("exp_avg_sq").toTensor());
+    adam->state()[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(param_state);
+  }
+  state->model = model;
+  state->optimizers = {adam};
+  state->run_name = "bench";
+  return state;
 }
 
 // checkpoint_io.py serve, spoken to one line at a time over pipes.
@@ -282,9 +329,9 @@ int main(int argc, char** argv) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   const std::string prefix = dir + "/bench_ckio_" + std::to_string(::getpid()) + "_";
   const std::string src_path = prefix + "source.pt", tempo_path = prefix + "tempo.pt",
-                    py_path = prefix + "python.pt", dd_path = prefix + "dd.bin";
+                    py_path = prefix + "python.pt", dd_path = prefix + "dd.bin", saver_path = prefix + "saver.pt";
   auto cleanup = [&] {
-    for (const auto& p : {src_path, tempo_path, py_path, dd_path}) ::unlink(p.c_str());
+    for (const auto& p : {src_path, tempo_path, py_path, dd_path, saver_path}) ::unlink(p.c_str());
   };
 
   try {
@@ -317,7 +364,26 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
 
-    Series tempo_save, py_save, dd, dd_read, tempo_load, py_load;
+    // The trainer's path: a CheckpointSaver saving a State, synchronously and with save_async.
+    const auto training_state = make_training_state(tree);
+    const auto saver_options = tempo::CheckpointSaverOptions()
+                                   .folder(dir)
+                                   .filename(saver_path.substr(dir.size() + 1))
+                                   .latest_filename("")
+                                   .overwrite(true);
+    tempo::CheckpointSaver sync_saver(saver_options);
+    tempo::CheckpointSaver async_saver(tempo::CheckpointSaverOptions(saver_options).save_async(true));
+    double first_stall = 0;
+    {
+      ::unlink(saver_path.c_str());
+      ::sync();
+      const auto start = Clock::now();
+      async_saver.start_save(*training_state);
+      first_stall = seconds(start);
+      async_saver.wait();
+    }
+
+    Series tempo_save, py_save, dd, dd_read, tempo_load, py_load, saver_sync, async_stall, async_total;
     Series tempo_save_peak, py_save_peak, tempo_load_peak, py_load_peak;
     bool load_sums_equal = true;
     double py_file_bytes = -1, tempo_file_bytes = -1;
@@ -345,6 +411,23 @@ int main(int argc, char** argv) {
         }
       }
       ::unlink(py_path.c_str());
+      // The saver, synchronous and in the background, on the State.
+      for (int k = 0; k < 2; ++k) {
+        const bool do_sync = (k == 0) == tempo_first;
+        ::unlink(saver_path.c_str());
+        ::sync();
+        const auto start = Clock::now();
+        if (do_sync) {
+          sync_saver.save(*training_state);
+          saver_sync.add(seconds(start));
+        } else {
+          async_saver.start_save(*training_state);
+          async_stall.add(seconds(start));
+          async_saver.wait();
+          async_total.add(seconds(start));
+        }
+      }
+      ::unlink(saver_path.c_str());
       // The disk's raw sequential write speed, as many MiB as the checkpoint, fsync'ed.
       {
         ::unlink(dd_path.c_str());
@@ -389,9 +472,10 @@ int main(int argc, char** argv) {
         }
       }
       auto last = [](const Series& x) { return x.s.empty() ? NAN : x.s.back(); };
-      std::printf("rep %d/%d (%s first): save tempo %.3f python %.3f | dd write %.3f read %.3f | load tempo %.3f python %.3f\n",
-                  rep + 1, reps, tempo_first ? "tempo" : "python", last(tempo_save), last(py_save), last(dd),
-                  last(dd_read), last(tempo_load), last(py_load));
+      std::printf("rep %d/%d (%s first): save tempo %.3f python %.3f | saver sync %.3f async stall %.4f total %.3f | "
+                  "dd write %.3f read %.3f | load tempo %.3f python %.3f\n",
+                  rep + 1, reps, tempo_first ? "tempo" : "python", last(tempo_save), last(py_save), last(saver_sync),
+                  last(async_stall), last(async_total), last(dd), last(dd_read), last(tempo_load), last(py_load));
       std::fflush(stdout);
     }
 
@@ -402,6 +486,9 @@ int main(int argc, char** argv) {
     std::printf("\n  %-14s %9s %9s %9s %9s\n", "seconds", "median", "min", "max", "GB/s");
     print_row("tempo save", tempo_save.s, fb);
     print_row("python save", py_save.s, fb);
+    print_row("saver sync", saver_sync.s, fb);
+    print_row("async stall", async_stall.s, fb);
+    print_row("async total", async_total.s, fb);
     print_row("dd (raw write)", dd.s, static_cast<double>(dd_count) * kMiB);
     print_row("dd (raw read)", dd_read.s, fb);
     print_row("tempo load", tempo_load.s, fb);
@@ -412,6 +499,10 @@ int main(int argc, char** argv) {
     print_ratio("tempo save / dd write", tempo_save.s, dd.s, nullptr, 0);
     print_ratio("python save / dd write", py_save.s, dd.s, nullptr, 0);
     print_ratio("tempo load / dd read", tempo_load.s, dd_read.s, nullptr, 0);
+    print_ratio("async stall / saver sync", async_stall.s, saver_sync.s, "<= 0.1", 0.1);
+    print_ratio("dd write / tempo save", dd.s, tempo_save.s, nullptr, 0);
+    std::printf("  %-24s %6.3f s (allocates the staging buffers; %.1f MB held)\n", "first async stall", first_stall,
+                static_cast<double>(async_saver.staged_bytes()) / 1e6);
     std::printf("\n  extra peak memory (median over reps; VmHWM after - VmRSS before)\n");
     auto peak = [&](const char* name, const std::vector<double>& v, const char* goal) {
       if (v.empty()) {
@@ -428,6 +519,15 @@ int main(int argc, char** argv) {
     peak("tempo load", tempo_load_peak.s, nullptr);
     peak("python load", py_load_peak.s, nullptr);
     std::printf("\n  loaded checksums match the saved state: %s\n", load_sums_equal ? "yes" : "NO");
+    std::printf("\n");
+    // Side-by-side ratios for benchmarks/run.sh; throughput ratios are inverse time ratios.
+    bench::result("checkpoint_io", "async save stall / sync save", bench::ratios(async_stall.s, saver_sync.s), "<= 0.1");
+    bench::result("checkpoint_io", "sync save throughput / dd write", bench::ratios(dd.s, tempo_save.s), ">= 0.8");
+    bench::result("checkpoint_io", "saver sync throughput / dd write", bench::ratios(dd.s, saver_sync.s), ">= 0.8");
+    if (have_python) {
+      bench::result("checkpoint_io", "tempo save / torch.save", bench::ratios(tempo_save.s, py_save.s), "<= 0.5");
+      bench::result("checkpoint_io", "tempo load / torch.load", bench::ratios(tempo_load.s, py_load.s), "<= 0.5");
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_checkpoint_io: %s\n", e.what());
     cleanup();

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "data/data_loader.h"
 #include "data/dataset.h"
 #include "models/mlp.h"
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
   std::printf("  total s: hand loop %.3f, Trainer::fit %.3f\n", hand_total, fit_total);
   std::printf("  ratio fit/hand, median of pairs   %.3f  (quartiles %.3f..%.3f)   goal <= 1.02\n",
               quantile(ratio, 0.5), quantile(ratio, 0.25), quantile(ratio, 0.75));
+  bench::result("trainer_overhead", "Trainer::fit / hand loop (time)", ratio, "<= 1.02");
   std::printf("  ratio fit/hand, of totals         %.3f\n", fit_total / hand_total);
   std::printf("  ratio fit/hand, of fastest chunks %.3f\n",
               *std::min_element(fit_s.begin(), fit_s.end()) / *std::min_element(hand_s.begin(), hand_s.end()));

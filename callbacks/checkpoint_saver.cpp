@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
+#include <thread>
+#include <utility>
 
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
@@ -57,7 +60,114 @@ bool writer_may_be_alive(pid_t pid) {
   return ::kill(pid, 0) == 0 || errno != ESRCH;
 }
 
+// Creates the folder `path` goes into.
+void make_parent(const std::string& path) {
+  const auto parent = fs::path(path).parent_path();
+  std::error_code error;
+  fs::create_directories(parent, error);
+  if (error) {
+    throw CheckpointError(fmt::format("cannot write checkpoint '{}': cannot create its folder '{}': {}", path,
+                                      parent.string(), error.message()));
+  }
+}
+
+// Points the latest link at the (durable) checkpoint `path`.
+void point_latest(const std::string& path, const std::string& link) {
+  const auto link_parent = fs::path(link).parent_path();
+  std::error_code error;
+  fs::create_directories(link_parent, error);
+  if (error) {
+    throw CheckpointError(fmt::format("cannot create link '{}' -> '{}': cannot create its folder '{}': {}", link, path,
+                                      link_parent.string(), error.message()));
+  }
+  atomic_symlink(fs::path(path).lexically_relative(link_parent).string(), link);
+}
+
+// Takes off the front of `saved` (oldest first) what rotation drops, never `newest`; returns it.
+std::vector<std::string> drop_oldest(std::vector<std::string>& saved, const std::string& newest, int64_t keep) {
+  std::vector<std::string> dropped;
+  if (keep < 0) return dropped;
+  while (static_cast<int64_t>(saved.size()) > keep) {
+    auto oldest = saved.front();
+    saved.erase(saved.begin());
+    if (oldest != newest) dropped.push_back(std::move(oldest));
+  }
+  return dropped;
+}
+
+void warn_not_saved(int64_t batch, bool written, const char* what) {
+  std::fprintf(stderr,
+               "tempo: warning: the checkpoint of batch %lld %s (save_ignore_errors is set: training continues): %s\n",
+               static_cast<long long>(batch),
+               written ? "was written but the latest link was not moved to it" : "was not saved", what);
+}
+
+void warn_best_not_kept(int64_t batch, const char* what) {
+  std::fprintf(stderr,
+               "tempo: warning: the best checkpoint of batch %lld was not kept (save_ignore_errors is set: "
+               "training continues): %s\n",
+               static_cast<long long>(batch), what);
+}
+
 }  // namespace
+
+// One background save: everything the writer thread needs is copied in here before it starts, and
+// the training thread reads the outcome only after joining it, so the two share nothing else.
+struct CheckpointSaver::BackgroundSave {
+  c10::IValue tree;   // the snapshot: staging memory, not the live state
+  int64_t batch = 0;
+  std::string path;   // the checkpoint; empty: only the best checkpoint is written
+  std::string link;   // the latest link; empty: none
+  std::vector<std::string> saved_after;  // the saver's list once the save and its rotation are done
+  std::vector<std::string> drop;         // what that rotation deletes
+  std::string best;                      // the best checkpoint to make; empty: none
+  int64_t last_saved_before = -1;
+  bool ignore_errors = false;
+
+  bool written = false;
+  bool linked = false;
+  std::exception_ptr save_error;
+  bool save_error_ignorable = false;  // a CheckpointError, which ignore_errors turns into a warning
+  std::exception_ptr best_error;
+  std::atomic<bool> done{false};
+  std::thread thread;
+
+  // The steps of a synchronous save and keep_best, in their order, with their error handling.
+  void run() noexcept {
+    if (!path.empty()) {
+      try {
+        make_parent(path);
+        write_checkpoint(tree, path);  // on failure the temporary is removed; nothing else changed
+        written = true;
+        if (!link.empty()) point_latest(path, link);
+        linked = true;
+        for (const auto& old : drop) {
+          std::error_code error;
+          fs::remove(old, error);  // already gone is fine: the goal is that it is not there
+        }
+      } catch (const CheckpointError&) {
+        save_error = std::current_exception();
+        save_error_ignorable = true;
+      } catch (...) {
+        save_error = std::current_exception();
+      }
+    }
+    if (!best.empty() && (!save_error || (ignore_errors && save_error_ignorable))) {
+      try {
+        std::error_code error;
+        fs::create_directories(fs::path(best).parent_path(), error);
+        if (written) {
+          atomic_hard_link(path, best);
+        } else {
+          write_checkpoint(tree, best);
+        }
+      } catch (...) {
+        best_error = std::current_exception();
+      }
+    }
+    done.store(true, std::memory_order_release);
+  }
+};
 
 CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
     : options_(std::move(options)),
@@ -89,6 +199,21 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
   }
 }
 
+CheckpointSaver::~CheckpointSaver() {
+  try {
+    finish_background(/*block=*/true);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tempo: warning: a background checkpoint save failed: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tempo: warning: a background checkpoint save failed\n");
+  }
+}
+
+void CheckpointSaver::on_event(Event, State&, Logger&) {
+  // A background save that finished is taken in at the first event after: its error is not held back.
+  finish_background(/*block=*/false);
+}
+
 std::string CheckpointSaver::inside_folder(const std::string& folder, const std::string& name,
                                            const std::string& option) const {
   const fs::path relative(name);
@@ -106,6 +231,8 @@ std::string CheckpointSaver::inside_folder(const std::string& folder, const std:
 }
 
 void CheckpointSaver::on_fit_start(State& state, Logger&) {
+  // A save left in flight by a fit() that threw: its temporary is not stale.
+  finish_background(/*block=*/true);
   fit_ended_ = false;
   best_pending_ = false;
   // Rebuild the list from the folder, so rotation also counts what earlier runs wrote.
@@ -136,17 +263,33 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
   }
 }
 
-void CheckpointSaver::on_batch_checkpoint(State& state, Logger&) {
-  maybe_save(state, Event::BATCH_CHECKPOINT);
-  keep_best(state);
-}
-void CheckpointSaver::on_epoch_checkpoint(State& state, Logger&) {
-  maybe_save(state, Event::EPOCH_CHECKPOINT);
-  keep_best(state);
-}
+void CheckpointSaver::on_batch_checkpoint(State& state, Logger&) { on_checkpoint_event(state, Event::BATCH_CHECKPOINT); }
+void CheckpointSaver::on_epoch_checkpoint(State& state, Logger&) { on_checkpoint_event(state, Event::EPOCH_CHECKPOINT); }
 void CheckpointSaver::on_iteration_checkpoint(State& state, Logger&) {
-  maybe_save(state, Event::ITERATION_CHECKPOINT);
-  keep_best(state);
+  on_checkpoint_event(state, Event::ITERATION_CHECKPOINT);
+}
+
+void CheckpointSaver::on_checkpoint_event(State& state, Event event) {
+  const int64_t batch = state.timestamp.batch();
+  const bool save_now = should_save_(state, event) && batch != last_saved_batch_;
+  if (!options_.save_async()) {
+    if (save_now) save(state);
+    keep_best(state);
+    return;
+  }
+  const bool best_now = best_pending_ && best_batch_ == batch;
+  if (save_now) {
+    start_background(state, /*save=*/true, best_now);  // the best link follows the write
+  } else if (best_now) {
+    // This batch's checkpoint may be the save in flight: once it is durable the best checkpoint is
+    // a link to it, made at once; without one it is written in the background.
+    finish_background(/*block=*/true);
+    if (last_saved_batch_ == batch && !saved_.empty()) {
+      keep_best(state);
+    } else {
+      start_background(state, /*save=*/false, /*best=*/true);
+    }
+  }
 }
 
 void CheckpointSaver::on_eval_end(State& state, Logger&) {
@@ -167,6 +310,7 @@ void CheckpointSaver::on_eval_after_all(State& state, Logger&) {
 
 void CheckpointSaver::keep_best(const State& state) {
   if (!best_pending_ || best_batch_ != state.timestamp.batch()) return;
+  finish_background(/*block=*/true);  // the checkpoint to link to may be the one in flight
   best_pending_ = false;
   const auto best = best_path_;
   try {
@@ -179,9 +323,7 @@ void CheckpointSaver::keep_best(const State& state) {
     }
   } catch (const CheckpointError& e) {
     if (!options_.ignore_errors()) throw;
-    std::fprintf(stderr, "tempo: warning: the best checkpoint of batch %lld was not kept (save_ignore_errors is set: "
-                         "training continues): %s\n",
-                 static_cast<long long>(state.timestamp.batch()), e.what());
+    warn_best_not_kept(state.timestamp.batch(), e.what());
   }
 }
 
@@ -209,6 +351,7 @@ void CheckpointSaver::load_state_dict(const c10::IValue& state) {
 }
 
 void CheckpointSaver::on_fit_end(State& state, Logger&) {
+  finish_background(/*block=*/true);  // fit() returns only once the last save is durable, or reported
   // A stop requested after this batch's checkpoint event still gets its final checkpoint.
   if (state.stop_requested() && state.timestamp.batch() != last_saved_batch_ && state.timestamp.batch() > 0) {
     save(state);
@@ -216,11 +359,7 @@ void CheckpointSaver::on_fit_end(State& state, Logger&) {
   fit_ended_ = true;
 }
 
-void CheckpointSaver::maybe_save(State& state, Event event) {
-  if (should_save_(state, event) && state.timestamp.batch() != last_saved_batch_) save(state);
-}
-
-std::string CheckpointSaver::save(const State& state) {
+std::pair<std::string, std::string> CheckpointSaver::checked_names(const State& state) const {
   // Mistakes in the names are refused whatever ignore_errors says: they are not faults of the disk.
   const auto folder = folder_.format(state);
   const auto path = inside_folder(folder, filename_.format(state), "save_filename");
@@ -240,40 +379,104 @@ std::string CheckpointSaver::save(const State& state) {
       throw CheckpointError(fmt::format("checkpoint '{}' already exists and save_overwrite is off", path));
     }
   }
+  return {path, link};
+}
+
+std::string CheckpointSaver::save(const State& state) {
+  finish_background(/*block=*/true);
+  const auto [path, link] = checked_names(state);
   bool written = false;
   try {
-    const auto parent = fs::path(path).parent_path();
-    fs::create_directories(parent, error);
-    if (error) {
-      throw CheckpointError(fmt::format("cannot write checkpoint '{}': cannot create its folder '{}': {}", path,
-                                        parent.string(), error.message()));
-    }
+    make_parent(path);
     // On any failure the temporary is removed; nothing else has changed yet.
     write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path);
     written = true;
     saved_.erase(std::remove(saved_.begin(), saved_.end(), path), saved_.end());
     saved_.push_back(path);
     last_saved_batch_ = state.timestamp.batch();
-    if (!link.empty()) {
-      const auto link_parent = fs::path(link).parent_path();
-      fs::create_directories(link_parent, error);
-      if (error) {
-        throw CheckpointError(fmt::format("cannot create link '{}' -> '{}': cannot create its folder '{}': {}", link,
-                                          path, link_parent.string(), error.message()));
-      }
-      atomic_symlink(fs::path(path).lexically_relative(link_parent).string(), link);
-    }
+    if (!link.empty()) point_latest(path, link);
   } catch (const CheckpointError& e) {
     // Rotation has not run: every older checkpoint is still there, and latest still names one.
     if (!options_.ignore_errors()) throw;
-    std::fprintf(stderr,
-                 "tempo: warning: the checkpoint of batch %lld %s (save_ignore_errors is set: training continues): %s\n",
-                 static_cast<long long>(state.timestamp.batch()),
-                 written ? "was written but the latest link was not moved to it" : "was not saved", e.what());
+    warn_not_saved(state.timestamp.batch(), written, e.what());
     return written ? path : std::string();
   }
   rotate(path);
   return path;
+}
+
+std::string CheckpointSaver::start_save(const State& state) {
+  start_background(state, /*save=*/true, /*best=*/false);
+  return background_->path;
+}
+
+void CheckpointSaver::wait() { finish_background(/*block=*/true); }
+
+void CheckpointSaver::start_background(const State& state, bool save, bool best) {
+  // One save at a time, and the staging memory the previous one wrote from is free again.
+  finish_background(/*block=*/true);
+  auto job = std::make_unique<BackgroundSave>();
+  job->batch = state.timestamp.batch();
+  job->ignore_errors = options_.ignore_errors();
+  if (save) std::tie(job->path, job->link) = checked_names(state);
+  // Taken before any bookkeeping changes, so that a failure here leaves the saver as it was.
+  job->tree = snapshot_.take(make_checkpoint_tree(state, options_.weights_only()));
+  if (save) {
+    // Rotation as save() does it, decided now: saved_ changes only when no save is in flight.
+    job->saved_after = saved_;
+    job->saved_after.erase(std::remove(job->saved_after.begin(), job->saved_after.end(), job->path),
+                           job->saved_after.end());
+    job->saved_after.push_back(job->path);
+    job->drop = drop_oldest(job->saved_after, job->path, options_.num_checkpoints_to_keep());
+    // The batch counts as saved now, so that no later event of it saves it again.
+    job->last_saved_before = last_saved_batch_;
+    last_saved_batch_ = job->batch;
+  }
+  if (best) {
+    best_pending_ = false;
+    job->best = best_path_;
+  }
+  BackgroundSave* writer = job.get();
+  try {
+    job->thread = std::thread([writer] { writer->run(); });
+  } catch (...) {  // no thread to be had: nothing was saved
+    if (save) last_saved_batch_ = job->last_saved_before;
+    best_pending_ = best_pending_ || best;
+    throw;
+  }
+  background_ = std::move(job);
+}
+
+void CheckpointSaver::finish_background(bool block) {
+  if (!background_ || (!block && !background_->done.load(std::memory_order_acquire))) return;
+  background_->thread.join();
+  const std::unique_ptr<BackgroundSave> job = std::move(background_);
+  if (job->written) {
+    if (job->linked) {
+      saved_ = job->saved_after;  // its files are deleted already
+    } else {
+      saved_.erase(std::remove(saved_.begin(), saved_.end(), job->path), saved_.end());
+      saved_.push_back(job->path);
+    }
+  } else if (!job->path.empty() && last_saved_batch_ == job->batch) {
+    last_saved_batch_ = job->last_saved_before;  // as after a failed synchronous save
+  }
+  if (job->save_error) {
+    try {
+      std::rethrow_exception(job->save_error);
+    } catch (const CheckpointError& e) {
+      if (!options_.ignore_errors()) throw;
+      warn_not_saved(job->batch, job->written, e.what());
+    }
+  }
+  if (job->best_error) {
+    try {
+      std::rethrow_exception(job->best_error);
+    } catch (const CheckpointError& e) {
+      if (!options_.ignore_errors()) throw;
+      warn_best_not_kept(job->batch, e.what());
+    }
+  }
 }
 
 void CheckpointSaver::remove_stale_temporaries(const std::string& folder) const {
@@ -300,12 +503,7 @@ void CheckpointSaver::remove_stale_temporaries(const std::string& folder) const 
 }
 
 void CheckpointSaver::rotate(const std::string& newest) {
-  const auto keep = options_.num_checkpoints_to_keep();
-  if (keep < 0) return;
-  while (static_cast<int64_t>(saved_.size()) > keep) {
-    const auto oldest = saved_.front();
-    saved_.erase(saved_.begin());
-    if (oldest == newest) continue;
+  for (const auto& oldest : drop_oldest(saved_, newest, options_.num_checkpoints_to_keep())) {
     std::error_code error;
     fs::remove(oldest, error);  // already gone is fine: the goal is that it is not there
   }

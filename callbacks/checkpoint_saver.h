@@ -28,11 +28,26 @@
 // and path are the saver's state (state/callbacks/CheckpointSaver), so they survive a resume.
 // Throws ConfigError for bad options, CheckpointError when a save fails (unless ignore_errors;
 // a name leaving the folder or an existing file without overwrite always throws).
+//
+// save_async: at the checkpoint event the saver copies the state to host memory (a
+// CheckpointSnapshot, whose staging buffers are reused from save to save) and a background thread
+// writes that copy: the same atomic write, then the latest link, then rotation, then the best
+// link, in the same order as a synchronous save, so a reader sees the same files. Training goes on
+// meanwhile; only the copy stalls it. One save is in flight at a time: the next save (and FIT_START,
+// FIT_END, save(), wait()) first waits for it, so the staging memory is never overwritten while it
+// is being written. Decided at the checkpoint event: the file name, the refusal of an existing file
+// and that the batch counts as saved (so it is not saved twice). Done on completion: saved_checkpoints()
+// gains the file and rotation deletes, so `latest` only ever names a durable file and rotation never
+// deletes one a pending save relies on. A failure is reported at the saver's next event (any event)
+// once the thread has finished, or when something waits for it, at the latest at FIT_END: as
+// CheckpointError, or with ignore_errors as the same warning a synchronous save prints. fit() returns
+// only after the last save is durable; the destructor waits too, so no thread outlives the saver.
 #pragma once
 
 #include <torch/arg.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +56,7 @@
 #include "callbacks/interval.h"
 #include "callbacks/metric_monitor.h"
 #include "callbacks/name_format.h"
+#include "state/checkpoint_snapshot.h"
 
 namespace tempo {
 
@@ -60,20 +76,39 @@ struct CheckpointSaverOptions {
   // "greater"/"gt", "less"/"lt"; empty: Composer's default by the metric's name.
   TORCH_ARG(std::string, best_comparator) = "";
   TORCH_ARG(std::string, best_filename) = "best-rank{rank}.pt";
+  // Write checkpoints on a background thread from a copy in host memory (see above): training
+  // stalls only for the copy, at the cost of host memory the size of the checkpoint.
+  TORCH_ARG(bool, save_async) = false;
 };
 
 class CheckpointSaver : public Callback {
  public:
   explicit CheckpointSaver(CheckpointSaverOptions options = {});
+  // Waits for a save in flight; an error nobody was told of is printed as a warning.
+  ~CheckpointSaver() override;
+  CheckpointSaver(const CheckpointSaver&) = delete;
+  CheckpointSaver& operator=(const CheckpointSaver&) = delete;
 
   // Paths of the checkpoints this saver holds, oldest first: those it wrote, and at FIT_START
   // those earlier runs wrote into its folder; rotation removes from the front.
   const std::vector<std::string>& saved_checkpoints() const { return saved_; }
   const CheckpointSaverOptions& options() const { return options_; }
 
-  // Writes a checkpoint now, whatever the interval says; returns its path, or "" when the save
-  // failed and ignore_errors let training go on.
+  // Writes a checkpoint now, whatever the interval says, synchronously whatever save_async says
+  // (after waiting for a save in flight); returns its path, or "" when the save failed and
+  // ignore_errors let training go on.
   std::string save(const State& state);
+
+  // Starts a save of `state` in the background, as save_async does at a checkpoint event (after
+  // waiting for a save in flight); returns the path being written, durable once wait() returns.
+  std::string start_save(const State& state);
+  // Blocks until no save is in flight; throws its CheckpointError (with ignore_errors: prints the
+  // warning instead). Safe to call at any time, a no-op without a background save.
+  void wait();
+  // Whether a background save was started and not yet waited for or reported.
+  bool save_in_flight() const { return background_ != nullptr; }
+  // Host memory kept for background saves' snapshots (their staging buffers), in bytes.
+  size_t staged_bytes() const { return snapshot_.staged_bytes(); }
 
   // The best value of best_metric so far, the batch it was reached at and the best checkpoint's
   // path; nothing before the first evaluation (or without best_metric).
@@ -86,6 +121,7 @@ class CheckpointSaver : public Callback {
   void load_state_dict(const c10::IValue& state) override;
 
  protected:
+  void on_event(Event event, State& state, Logger& logger) override;
   void on_fit_start(State& state, Logger& logger) override;
   void on_batch_checkpoint(State& state, Logger& logger) override;
   void on_epoch_checkpoint(State& state, Logger& logger) override;
@@ -95,7 +131,18 @@ class CheckpointSaver : public Callback {
   void on_eval_after_all(State& state, Logger& logger) override;
 
  private:
-  void maybe_save(State& state, Event event);
+  struct BackgroundSave;
+
+  void on_checkpoint_event(State& state, Event event);
+  // The save's path and latest link ("" for none); throws for names that leave the folder and for
+  // an existing checkpoint without overwrite.
+  std::pair<std::string, std::string> checked_names(const State& state) const;
+  // Starts the background write of a snapshot of `state`: the checkpoint itself when `save`, the
+  // best checkpoint when `best` (linked to the checkpoint, or written on its own).
+  void start_background(const State& state, bool save, bool best);
+  // Takes in the background save's outcome once it finished (at once with `block`): updates the
+  // bookkeeping and reports its error.
+  void finish_background(bool block);
   std::string inside_folder(const std::string& folder, const std::string& name, const std::string& option) const;
   void rotate(const std::string& newest);
   void remove_stale_temporaries(const std::string& folder) const;
@@ -117,6 +164,10 @@ class CheckpointSaver : public Callback {
   std::string best_path_;
   bool best_pending_ = false;  // an evaluation of this batch improved the metric
   bool fit_ended_ = false;
+  // The save in flight, or finished and not yet taken in; only the training thread touches this
+  // pointer, the writer thread only the object, and only until it marks it done.
+  std::unique_ptr<BackgroundSave> background_;
+  CheckpointSnapshot snapshot_;
 };
 
 }  // namespace tempo

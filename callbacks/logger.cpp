@@ -9,6 +9,10 @@ void Logger::log_metrics(const Metrics& metrics, std::optional<int64_t> step) {
   for (auto& destination : destinations_) destination->log_metrics(metrics, step.value_or(step_));
 }
 
+void Logger::log_checkpoint_progress(const CheckpointProgress& progress) {
+  for (auto& destination : destinations_) destination->log_checkpoint_progress(progress);
+}
+
 void Logger::log_hyperparameters(const Hyperparameters& hyperparameters) {
   for (auto& destination : destinations_) destination->log_hyperparameters(hyperparameters);
 }

@@ -18,10 +18,21 @@ namespace tempo {
 using Metrics = std::map<std::string, double>;
 using Hyperparameters = std::map<std::string, std::string>;
 
+// A checkpoint being saved or loaded: `done` of `total` bytes. Reported once with done 0, as
+// the bytes go (every few MiB), and once with done == total.
+struct CheckpointProgress {
+  std::string action;  // "saving" or "loading"
+  std::string path;
+  uint64_t done = 0;
+  uint64_t total = 0;
+};
+
 class LoggerDestination : public Callback {
  public:
   virtual void log_metrics(const Metrics& metrics, int64_t step) = 0;
   virtual void log_hyperparameters(const Hyperparameters& hyperparameters) = 0;
+  // Only destinations that show progress (the progress bar) care; always on the trainer's thread.
+  virtual void log_checkpoint_progress(const CheckpointProgress&) {}
 };
 
 class Logger {
@@ -32,6 +43,7 @@ class Logger {
   // `step` defaults to the step set by the trainer (the batch count).
   void log_metrics(const Metrics& metrics, std::optional<int64_t> step = std::nullopt);
   void log_hyperparameters(const Hyperparameters& hyperparameters);
+  void log_checkpoint_progress(const CheckpointProgress& progress);
 
   void set_step(int64_t step) { step_ = step; }
   const std::vector<std::shared_ptr<LoggerDestination>>& destinations() const { return destinations_; }

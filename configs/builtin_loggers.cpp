@@ -16,7 +16,8 @@ void register_builtin_loggers(Registry& r) {
           .refresh_interval_s(a.get<double>("refresh_interval_s"))
           .plain_interval_percent(a.get<double>("plain_interval_percent"))
           .plain_interval_s(a.get<double>("plain_interval_s"))
-          .bar_width(a.get<int64_t>("bar_width"));
+          .bar_width(a.get<int64_t>("bar_width"))
+          .checkpoint_min_mb(a.get<double>("checkpoint_min_mb"));
       if (a.has("force_terminal")) options.force_terminal(a.get<bool>("force_terminal"));
       return std::make_shared<ProgressBarLogger>(options);
     }, Schema{{"stream", "string", "stderr", "stderr or stdout"},
@@ -24,7 +25,8 @@ void register_builtin_loggers(Registry& r) {
               {"refresh_interval_s", "float", "0.1", "Terminal: least seconds between redraws"},
               {"plain_interval_percent", "float", "10.0", "Not a terminal: a line per this much progress"},
               {"plain_interval_s", "float", "60.0", "Not a terminal: a line at least this often (seconds)"},
-              {"bar_width", "int", "25", "Characters of the bar (terminal)"}});
+              {"bar_width", "int", "25", "Characters of the bar (terminal)"},
+              {"checkpoint_min_mb", "float", "64.0", "A bar while saving or loading checkpoints of this many MiB or more"}});
   }
   if (!r.loggers.contains("console")) {
     r.add_logger("console", [](const Args& a) -> std::shared_ptr<LoggerDestination> {

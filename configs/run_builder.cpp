@@ -120,6 +120,7 @@ TrainerOptions RunConfig::build(const Registry& registry) const {
                      .save_num_checkpoints_to_keep(r.child("save_num_checkpoints_to_keep").as<int64_t>())
                      .save_overwrite(r.child("save_overwrite").as<bool>())
                      .save_ignore_errors(r.child("save_ignore_errors").as<bool>())
+                     .save_async(r.child("save_async").as<bool>())
                      .save_weights_only(r.child("save_weights_only").as<bool>())
                      .save_metrics(r.child("save_metrics").as<bool>())
                      .load_path(r.child("load_path").as<std::string>())

@@ -30,6 +30,9 @@ struct DataLoaderOptions {
   TORCH_ARG(bool, shuffle) = false;
   TORCH_ARG(bool, drop_last) = false;
   TORCH_ARG(std::optional<uint64_t>, seed) = std::nullopt;
+  // The trainer prepares the next batch on a background thread while the current one trains
+  // (data/batch_prefetcher.h). Results are the same either way; off only saves the thread.
+  TORCH_ARG(bool, prefetch) = true;
 };
 
 class DataLoader {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 
 #include "errors/error.h"
 #include "loggers/log_format.h"
@@ -48,6 +49,9 @@ ProgressBarLogger::ProgressBarLogger(ProgressBarLoggerOptions options)
   if (!(options_.plain_interval_s() > 0)) {
     throw ConfigError(fmt::format("progress_bar.plain_interval_s: expected > 0, got {}", options_.plain_interval_s()));
   }
+  if (!(options_.checkpoint_min_mb() >= 0)) {
+    throw ConfigError(fmt::format("progress_bar.checkpoint_min_mb: expected >= 0, got {}", options_.checkpoint_min_mb()));
+  }
   if (options_.bar_width() < 1) {
     throw ConfigError(fmt::format("progress_bar.bar_width: expected >= 1, got {}", options_.bar_width()));
   }
@@ -63,6 +67,27 @@ void ProgressBarLogger::log_metrics(const Metrics& metrics, int64_t) {
 
 void ProgressBarLogger::log_hyperparameters(const Hyperparameters& hyperparameters) {
   for (const auto& [key, value] : hyperparameters) hyperparameters_[key] = value;
+}
+
+void ProgressBarLogger::log_checkpoint_progress(const CheckpointProgress& progress) {
+  constexpr double kMiB = 1024.0 * 1024.0;
+  if (!active_ || static_cast<double>(progress.total) < options_.checkpoint_min_mb() * kMiB) return;
+  if (!checkpoint_) {
+    if (line_open_) {
+      output_.write("\n");
+      line_open_ = false;
+    }
+    const auto name = std::filesystem::path(progress.path).filename().string();
+    start(checkpoint_, ProgressBar("checkpoint", progress.action + " " + name,
+                                   static_cast<int64_t>(std::ceil(static_cast<double>(progress.total) / kMiB)), "MB", "",
+                                   /*is_train=*/false));
+  }
+  checkpoint_->bar.update_to(static_cast<int64_t>(std::ceil(static_cast<double>(progress.done) / kMiB)));
+  if (progress.done >= progress.total) {
+    close(checkpoint_);
+  } else {
+    draw(*checkpoint_, /*force=*/false);
+  }
 }
 
 void ProgressBarLogger::print_hyperparameters() {

@@ -47,6 +47,8 @@ struct ProgressBarLoggerOptions {
   TORCH_ARG(double, plain_interval_s) = 60;
   // Characters of the bar itself (terminal only).
   TORCH_ARG(int64_t, bar_width) = 25;
+  // Saving or loading a checkpoint of at least this many MiB draws a bar of its own.
+  TORCH_ARG(double, checkpoint_min_mb) = 64;
 };
 
 class ProgressBarLogger : public LoggerDestination {
@@ -56,6 +58,9 @@ class ProgressBarLogger : public LoggerDestination {
 
   void log_metrics(const Metrics& metrics, int64_t step) override;
   void log_hyperparameters(const Hyperparameters& hyperparameters) override;
+  // "saving ep1-ba469-rank0.pt: 45%|███ | 270/600MB [00:01<00:01, 250.00MB/s]", on a line of its
+  // own (a training bar's line is ended first), for checkpoints of checkpoint_min_mb or more.
+  void log_checkpoint_progress(const CheckpointProgress& progress) override;
 
   // {"train_pbar": bar or None, "eval_pbar": bar or None} (see ProgressBar::state_dict). Loading
   // restores the training bar; an evaluation bar is not resumed (a new evaluation draws its own).
@@ -108,6 +113,7 @@ class ProgressBarLogger : public LoggerDestination {
   bool hyperparameters_printed_ = false;
   std::optional<Drawn> train_;
   std::optional<Drawn> eval_;
+  std::optional<Drawn> checkpoint_;
 };
 
 }  // namespace tempo

@@ -5,6 +5,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -30,9 +31,17 @@ bool plain_key(const std::string& key) {
   return true;
 }
 
+// Records at least this large are used in place from the mapped file: below a page, reading is
+// as cheap and keeps a small tensor from pinning the whole mapping.
+constexpr uint64_t kMinMappedRecord = 4096;
+// Progress is reported after each slice of this many bytes written or checked.
+constexpr size_t kProgressSlice = size_t{16} << 20;
+// The alignment of record data in files from torch.save and tempo (caffe2's kFieldAlignment).
+constexpr uint64_t kMappedAlignment = 64;
+
 }  // namespace
 
-void write_checkpoint(const c10::IValue& tree, const std::string& path) {
+void write_checkpoint(const c10::IValue& tree, const std::string& path, const CheckpointProgressFn& progress) {
   std::vector<at::Tensor> storages;
   std::string pickle;
   try {
@@ -45,6 +54,10 @@ void write_checkpoint(const c10::IValue& tree, const std::string& path) {
                           "': " + (message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message));
   }
   AtomicFile file(path);
+  uint64_t total = pickle.size();
+  for (const auto& storage : storages) total += storage.nbytes();
+  uint64_t written = 0;
+  if (progress) progress(0, total);
   // The zip writer must never see an exception from its sink: 1.13's writer finalizes in its
   // destructor and a second throw there would terminate. So the sink records the first failure,
   // swallows the rest, and we stop feeding records and throw once the writer is done.
@@ -53,7 +66,18 @@ void write_checkpoint(const c10::IValue& tree, const std::string& path) {
     caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) -> size_t {
       if (!io_error.empty()) return size;
       try {
-        file.write(data, size);
+        if (!progress) {
+          file.write(data, size);
+          return size;
+        }
+        // In slices, so that a bar moves during one large tensor; zip headers are not counted.
+        const auto* bytes = static_cast<const char*>(data);
+        for (size_t at = 0; at < size; at += kProgressSlice) {
+          const size_t n = std::min(kProgressSlice, size - at);
+          file.write(bytes + at, n);
+          written += n;
+          progress(std::min(written, total - (total > 0)), total);
+        }
       } catch (const CheckpointError& e) {
         io_error = e.what();
       }
@@ -80,9 +104,10 @@ void write_checkpoint(const c10::IValue& tree, const std::string& path) {
   }
   if (!io_error.empty()) throw CheckpointError(io_error);
   file.commit();
+  if (progress) progress(total, total);
 }
 
-c10::IValue read_checkpoint(const std::string& path) {
+c10::IValue read_checkpoint(const std::string& path, const CheckpointProgressFn& progress) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) throw CheckpointError("checkpoint '" + path + "' does not exist");
@@ -134,14 +159,40 @@ c10::IValue read_checkpoint(const std::string& path) {
     uint64_t size = 0;
     c10::optional<c10::Storage> storage;
   };
+  // Storages point into the memory-mapped file where its records are aligned as torch.save and
+  // tempo align them (64 bytes): the checksum pass pulls the pages in, and the only copy is the
+  // one into the model's or optimizer's own tensors when the tree is loaded. Otherwise (a file
+  // that cannot be mapped, an unaligned record) each record is read into memory of its own.
   std::unordered_map<std::string, Loaded> records;
+  std::shared_ptr<const char> mapping;
+  const uint64_t total = zip.file_size();
+  uint64_t done = pickle_entry->size;
+  if (progress) progress(0, total);
   for (const auto& entry : zip.entries()) {
     if (entry.name.rfind("data/", 0) != 0) continue;
     Loaded loaded;
     loaded.size = entry.size;
-    loaded.data = c10::GetCPUAllocator()->allocate(entry.size);
-    if (zip.read(entry, loaded.data.get()) != entry.crc32)
-      fail("record '" + entry.full_name + "' fails its checksum (file damaged)");
+    if (!mapping && entry.size >= kMinMappedRecord) mapping = zip.map();
+    if (mapping && entry.size >= kMinMappedRecord && entry.data_offset % kMappedAlignment == 0) {
+      const char* bytes = mapping.get() + entry.data_offset;
+      uint32_t crc = 0;
+      for (uint64_t at = 0; at < entry.size; at += kProgressSlice) {
+        const auto n = static_cast<size_t>(std::min<uint64_t>(kProgressSlice, entry.size - at));
+        crc = crc32_of(bytes + at, n, crc);  // the first touch of these pages: this is the read
+        if (progress) progress(std::min(done + at + n, total), total);
+      }
+      if (crc != entry.crc32) fail("record '" + entry.full_name + "' fails its checksum (file damaged)");
+      // Each storage holds the mapping; the file is unmapped when the last of them is freed.
+      auto* owner = new std::shared_ptr<const char>(mapping);
+      loaded.data = c10::DataPtr(const_cast<char*>(bytes), owner,
+                                 [](void* p) { delete static_cast<std::shared_ptr<const char>*>(p); }, c10::Device(c10::kCPU));
+    } else {
+      loaded.data = c10::GetCPUAllocator()->allocate(entry.size);
+      if (zip.read(entry, loaded.data.get()) != entry.crc32)
+        fail("record '" + entry.full_name + "' fails its checksum (file damaged)");
+    }
+    done += entry.size;
+    if (progress) progress(std::min(done, total), total);
     records.emplace(entry.name.substr(5), std::move(loaded));
   }
 
@@ -183,7 +234,9 @@ c10::IValue read_checkpoint(const std::string& path) {
     return at::empty({0}, at::TensorOptions().dtype(dtype)).set_(*record.storage, 0, {numel}, {1});
   };
   try {
-    return unpickle_tree(pickle, load, path);
+    auto tree = unpickle_tree(pickle, load, path);
+    if (progress) progress(total, total);
+    return tree;
   } catch (const c10::Error& e) {
     throw CheckpointError("checkpoint '" + path + "' is damaged: " + e.what_without_backtrace());
   }

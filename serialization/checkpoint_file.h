@@ -11,13 +11,22 @@
 
 #include <ATen/core/ivalue.h>
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace tempo {
 
-void write_checkpoint(const c10::IValue& tree, const std::string& path);
+// Told how many of the file's bytes are written or read so far: first 0, then every few MiB,
+// last the total; called on the calling thread.
+using CheckpointProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
-// Tensors come back on the CPU, whatever device they were saved from.
-c10::IValue read_checkpoint(const std::string& path);
+void write_checkpoint(const c10::IValue& tree, const std::string& path, const CheckpointProgressFn& progress = {});
+
+// Tensors come back on the CPU, whatever device they were saved from. Storages of 4 KiB and more
+// point into the file, memory-mapped copy-on-write (see ZipReader::map), so loading costs one
+// read of the file plus the copy into the tensors the tree is loaded into; smaller ones, and
+// every record of a file that cannot be mapped, are read into memory of their own.
+c10::IValue read_checkpoint(const std::string& path, const CheckpointProgressFn& progress = {});
 
 }  // namespace tempo

@@ -6,7 +6,9 @@
 // and sets errno the same way.
 //
 // Installing another FileIo is for tests: ScopedFileIo swaps it in for one scope and puts the
-// previous one back; it is process-wide, so install it only while no other thread is saving.
+// previous one back; it is process-wide, so install it only while no other thread is saving. The
+// swap itself is atomic, but with save_async the calls come from the saver's writer thread: an
+// installed FileIo must be callable from there and outlive every save in flight (wait() first).
 #pragma once
 
 #include <sys/types.h>

@@ -1,6 +1,7 @@
 #include "serialization/zip_reader.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,19 @@ void ZipReader::read_at(void* dst, size_t size, uint64_t offset) const {
     at += static_cast<uint64_t>(n);
     size -= static_cast<size_t>(n);
   }
+}
+
+std::shared_ptr<const char> ZipReader::map() const {
+  if (size_ == 0) return nullptr;
+  // Writable but private: a tensor written in place gets its own copy of the page (copy-on-write).
+  void* base = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd_, 0);
+  if (base == MAP_FAILED) return nullptr;
+  // The records are read front to back, once, by the checksum pass: ask for read-ahead.
+  ::madvise(base, size_, MADV_SEQUENTIAL);
+  ::madvise(base, size_, MADV_WILLNEED);
+  const size_t size = size_;
+  return std::shared_ptr<const char>(static_cast<const char*>(base),
+                                     [size](const char* p) { ::munmap(const_cast<char*>(p), size); });
 }
 
 uint32_t ZipReader::read(const ZipEntry& entry, void* dst) const {

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +50,13 @@ class ZipReader {
 
   // Reads `size` bytes at `offset`; throws "is truncated" if the file ends first.
   void read_at(void* dst, size_t size, uint64_t offset) const;
+
+  // The whole file mapped copy-on-write (MAP_PRIVATE: writing to memory in it never reaches the
+  // file), unmapped when the last copy of the pointer goes; null when the file cannot
+  // be mapped (then read() it). Readers keep the mapping alive as long as tensors point into it.
+  // A file truncated in place while mapped would fault on access (SIGBUS); tempo never does
+  // that: checkpoints are replaced by rename, and an unlinked file stays readable while mapped.
+  std::shared_ptr<const char> map() const;
 
   [[noreturn]] void fail(const std::string& what) const;
 

@@ -17,18 +17,28 @@
 namespace tempo {
 namespace fs = std::filesystem;
 
-c10::IValue read_checkpoint_or_weights(const std::string& path) {
+namespace {
+
+CheckpointProgressFn for_path(const LoadProgressFn& progress, const std::string& path) {
+  if (!progress) return {};
+  return [&progress, path](uint64_t done, uint64_t total) { progress(path, done, total); };
+}
+
+}  // namespace
+
+c10::IValue read_checkpoint_or_weights(const std::string& path, const LoadProgressFn& progress) {
   if (fs::path(path).extension() == ".safetensors") {
     auto dict = new_tree_dict();
     for (auto& [name, tensor] : read_safetensors(path)) dict.insert(name, tensor);
     return dict;
   }
-  return read_checkpoint(path);
+  return read_checkpoint(path, for_path(progress, path));
 }
 
 std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const std::string& save_folder,
                                                              const std::string& save_filename,
-                                                             const std::string& save_latest_filename) {
+                                                             const std::string& save_latest_filename,
+                                                             const LoadProgressFn& progress) {
   const fs::path folder = NameFormat(save_folder, "save_folder").format(state);
   std::error_code error;
   if (!fs::is_directory(folder, error)) return std::nullopt;
@@ -79,7 +89,7 @@ std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state
 
   for (const auto& path : candidates) {
     try {
-      return AutoresumeCandidate{path, read_checkpoint(path)};
+      return AutoresumeCandidate{path, read_checkpoint(path, for_path(progress, path))};
     } catch (const CheckpointError& e) {
       std::fprintf(stderr, "tempo: warning: autoresume skips damaged checkpoint '%s' and tries an older one: %s\n",
                    path.c_str(), e.what());

@@ -7,16 +7,22 @@
 
 #include <ATen/core/ivalue.h>
 
+#include <functional>
 #include <optional>
 #include <string>
+
+#include "serialization/checkpoint_file.h"
 
 namespace tempo {
 
 class State;
 
+// Told how far the read of `path` is (see CheckpointProgressFn).
+using LoadProgressFn = std::function<void(const std::string& path, uint64_t done, uint64_t total)>;
+
 // The tree in `path`: a checkpoint as written, or {name: tensor} for a safetensors file.
 // Throws CheckpointError naming the path.
-c10::IValue read_checkpoint_or_weights(const std::string& path);
+c10::IValue read_checkpoint_or_weights(const std::string& path, const LoadProgressFn& progress = {});
 
 struct AutoresumeCandidate {
   std::string path;
@@ -26,6 +32,7 @@ struct AutoresumeCandidate {
 // The newest checkpoint of this run and rank that can be read, or nothing when there is none.
 std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const std::string& save_folder,
                                                              const std::string& save_filename,
-                                                             const std::string& save_latest_filename);
+                                                             const std::string& save_latest_filename,
+                                                             const LoadProgressFn& progress = {});
 
 }  // namespace tempo

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "callbacks/name_format.h"
+#include "data/batch_prefetcher.h"
 #include "data/data_loader.h"
 #include "errors/error.h"
 #include "metrics/metric.h"
@@ -156,7 +157,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                                               .num_checkpoints_to_keep(options_.save_num_checkpoints_to_keep())
                                                               .weights_only(options_.save_weights_only())
                                                               .overwrite(options_.save_overwrite())
-                                                              .ignore_errors(options_.save_ignore_errors()));
+                                                              .ignore_errors(options_.save_ignore_errors())
+                                                              .save_async(options_.save_async()));
     callbacks.push_back(checkpoint_saver_);
   }
   if (options_.autoresume()) {
@@ -198,16 +200,20 @@ c10::IValue Trainer::load_initial_checkpoint() {
   load_options.weights_only = options_.load_weights_only();
   load_options.strict_model_weights = options_.load_strict_model_weights();
   load_options.ignore_keys = options_.load_ignore_keys();
+  // The progress bar (and any logger that shows progress) follows the read of a large checkpoint.
+  const LoadProgressFn progress = [&](const std::string& reading, uint64_t done, uint64_t total) {
+    logger_->log_checkpoint_progress({"loading", reading, done, total});
+  };
   if (options_.autoresume()) {
     if (auto found = find_autoresume_checkpoint(state, options_.save_folder(), options_.save_filename(),
-                                                options_.save_latest_filename())) {
+                                                options_.save_latest_filename(), progress)) {
       path = found->path;
       tree = found->tree;
       load_options.weights_only = false;  // resuming a run restores all of it
     }
   }
   if (path.empty()) return c10::IValue();
-  if (tree.isNone()) tree = read_checkpoint_or_weights(path);
+  if (tree.isNone()) tree = read_checkpoint_or_weights(path, progress);
   auto result = load_checkpoint_tree(state, tree, path, load_options);
   if (!result.report.empty()) {
     std::fprintf(stderr, "tempo: warning: loading '%s' skipped %s\n", path.c_str(), result.report.c_str());
@@ -252,7 +258,24 @@ void Trainer::fit() {
   signal_checkpoints_.clear();
   std::optional<SignalGuard> signals;  // SIGTERM/SIGINT handled for the duration of the loop only
   if (options_.handle_signals()) signals.emplace();
-  train_loop();
+  try {
+    train_loop();
+  } catch (...) {
+    // Not even a failed fit() leaves a checkpoint being written behind it; the first error stands.
+    auto savers = options_.callbacks();
+    if (checkpoint_saver_) savers.push_back(checkpoint_saver_);
+    for (const auto& callback : savers) {
+      auto saver = std::dynamic_pointer_cast<CheckpointSaver>(callback);
+      if (!saver) continue;
+      try {
+        saver->wait();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "tempo: warning: %s\n", e.what());
+      } catch (...) {
+      }
+    }
+    throw;
+  }
 }
 
 bool Trainer::poll_stop_signal() {
@@ -279,6 +302,7 @@ void Trainer::save_for_signal() {
     const fs::path folder = NameFormat(saver->options().folder(), "save_folder").format(state);
     const auto path =
         (folder / NameFormat(saver->options().filename(), "save_filename").format(state)).lexically_normal().string();
+    saver->wait();  // a background save of this batch counts once it is durable
     std::error_code error;
     const auto saved = fs::exists(path, error) ? path : saver->save(state);
     if (!saved.empty()) signal_checkpoints_.push_back(saved);  // empty: failed under save_ignore_errors
@@ -288,6 +312,8 @@ void Trainer::save_for_signal() {
 void Trainer::train_loop() {
   auto& state = *state_;
   auto& loader = *state.train_dataloader;
+  std::unique_ptr<BatchPrefetcher> prefetcher;
+  if (loader.options().prefetch()) prefetcher = std::make_unique<BatchPrefetcher>(loader);
   engine_->run_event(Event::FIT_START);
   state.model->train();
   auto last_wct = Clock::now();
@@ -308,7 +334,7 @@ void Trainer::train_loop() {
     while (true) {
       engine_->run_event(Event::BEFORE_DATALOADER);
       if (state.timestamp.batch_in_epoch() >= num_batches) break;  // the loader is exhausted
-      state.batch = loader.batch(state.timestamp.epoch(), state.timestamp.batch_in_epoch()).to(state.device);
+      state.batch = next_train_batch(prefetcher.get(), num_batches).to(state.device);
       const int64_t num_samples = state.batch.size();
       engine_->run_event(Event::AFTER_DATALOADER);
       engine_->run_event(Event::BATCH_START);
@@ -369,6 +395,25 @@ void Trainer::train_loop() {
   if (stopped_by_signal_ == 0 && poll_stop_signal()) save_for_signal();  // a signal during FIT_END
   // A preempted job has seconds left: no final evaluation.
   if (stopped_by_signal_ == 0) run_evaluators(Event::FIT_END);
+}
+
+Batch Trainer::next_train_batch(BatchPrefetcher* prefetcher, int64_t num_batches) const {
+  const auto& state = *state_;
+  const int64_t epoch = state.timestamp.epoch();
+  const int64_t k = state.timestamp.batch_in_epoch();
+  if (!prefetcher) return state.train_dataloader->batch(epoch, k);
+  // The batch after this one, unless this one ends the run (a batch prepared for nothing costs a
+  // custom dataset's full get_batch).
+  std::optional<std::pair<int64_t, int64_t>> next =
+      k + 1 < num_batches ? std::make_pair(epoch, k + 1) : std::make_pair(epoch + 1, int64_t{0});
+  if (state.max_duration) {
+    const auto& max = *state.max_duration;
+    if ((max.unit() == TimeUnit::BATCH && state.timestamp.batch() + 1 >= max.count()) ||
+        (max.unit() == TimeUnit::EPOCH && k + 1 >= num_batches && epoch + 1 >= max.count())) {
+      next.reset();
+    }
+  }
+  return prefetcher->get(epoch, k, next);
 }
 
 void Trainer::zero_grads() {
@@ -488,9 +533,13 @@ void Trainer::eval_loop(Evaluator& evaluator) {
   for (auto& [name, metric] : metrics) metric->reset();
   {
     torch::NoGradGuard no_grad;
+    std::optional<BatchPrefetcher> prefetcher;
+    if (loader.options().prefetch()) prefetcher.emplace(loader);
     for (int64_t k = 0; k < num_batches; ++k) {
       engine_->run_event(Event::EVAL_BATCH_START);
-      state.batch = loader.batch(0, k).to(state.device);
+      std::optional<std::pair<int64_t, int64_t>> next;
+      if (k + 1 < num_batches) next = std::make_pair(int64_t{0}, k + 1);
+      state.batch = (prefetcher ? prefetcher->get(0, k, next) : loader.batch(0, k)).to(state.device);
       engine_->run_event(Event::EVAL_BEFORE_FORWARD);
       state.outputs = state.model->forward(state.batch.input);
       engine_->run_event(Event::EVAL_AFTER_FORWARD);

@@ -37,6 +37,7 @@
 
 namespace tempo {
 
+class BatchPrefetcher;
 class Engine;
 
 class Trainer {
@@ -92,6 +93,8 @@ class Trainer {
   void run_evaluators(Event event);
   void eval_loop(Evaluator& evaluator);
   void zero_grads();
+  // The train loader's batch at state.timestamp, through the prefetcher when there is one.
+  Batch next_train_batch(BatchPrefetcher* prefetcher, int64_t num_batches) const;
   // Reads load_path or the autoresume checkpoint into the State; returns the generator states
   // to restore once the trainer has reseeded.
   c10::IValue load_initial_checkpoint();

@@ -50,6 +50,18 @@ TEST_SUITE("trainer") {
     }
   }
 
+  TEST_CASE("prefetching the next batch changes timing only: weights bit-identical with it off") {
+    auto data = blobs(50);
+    auto with = make_run(data, "3ep");  // prefetch is the default
+    with.trainer->fit();
+    auto without = make_run(data, "3ep", [&](TrainerOptions& options) {
+      options.train_dataloader(std::make_shared<DataLoader>(data, DataLoaderOptions().batch_size(4).shuffle(true).prefetch(false)));
+    });
+    without.trainer->fit();
+    CHECK(with.trainer->state().timestamp.batch() == without.trainer->state().timestamp.batch());
+    CHECK(bit_equal(weights(*with.model), weights(*without.model)));
+  }
+
   TEST_CASE("fit(duration) trains further, and fit() past max_duration is refused") {
     auto data = blobs(20);
     auto once = make_run(data, "2ep");

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The benchmark suite: installs what is missing (the Python comparisons need Debian's
+# python3-torch and python3-skorch), builds the benchmarks (Release), runs each one and prints
+# one table of the ratios they measured side by side, then writes it, with the machine, date and
+# command, to benchmarks/RESULTS.md. Each benchmark's own output (per repetition, absolute
+# times) goes to build/benchmarks/<name>.log.
+#
+#   benchmarks/run.sh [--quick]      --quick: fewer repetitions, for a smoke test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+build=${TEMPO_BUILD_DIR:-build}
+
+scripts/install_deps.sh python3-torch python3-skorch
+scripts/build.sh >/dev/null
+cmake --build "$build" -j "$(nproc)" --target bench_trainer_overhead bench_fashion_mnist_epoch bench_optimizer_step \
+  bench_checkpoint_io bench_resume >/dev/null
+
+if [ $quick = 1 ]; then
+  reps=2; chunks=8; mb=100
+else
+  reps=5; chunks=40; mb=600
+fi
+dir=${TEMPO_BENCH_DIR:-/tmp}
+logs="$build/benchmarks"
+runs=(
+  "bench_trainer_overhead --chunks $chunks"
+  "bench_fashion_mnist_epoch --reps $reps"
+  "bench_optimizer_step --reps $reps"
+  "bench_checkpoint_io --mb $mb --reps $((reps > 3 ? 3 : reps)) --dir $dir"
+  "bench_resume --reps $reps --dir $dir"
+)
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+for run in "${runs[@]}"; do
+  name=${run%% *}
+  echo "== $run" >&2
+  if ! "$build/benchmarks/"$run >"$logs/$name.log" 2>&1; then
+    echo "error: $name failed; see $logs/$name.log" >&2
+    tail -5 "$logs/$name.log" >&2
+    exit 1
+  fi
+  grep '^RESULT' "$logs/$name.log" >>"$results" || true
+done
+
+table=$(
+  echo "| benchmark | ratio | median | min | max | goal | |"
+  echo "|---|---|---|---|---|---|---|"
+  awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8}' "$results"
+)
+echo
+echo "$table"
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+  echo "# Benchmark results"
+  echo
+  echo "Latest run of \`benchmarks/run.sh$([ $quick = 1 ] && echo ' --quick')\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
+  echo "Machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM," \
+    "$(. /etc/os-release && echo "$PRETTY_NAME"), LibTorch $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null)."
+  echo "Each ratio is measured side by side in one run (alternating, repeated): median, min and max over the"
+  echo "repetitions. The per-repetition figures are in $logs/<benchmark>.log."
+  echo
+  echo "$table"
+} >benchmarks/RESULTS.md
+echo
+echo "written: benchmarks/RESULTS.md (logs in $logs/)"
