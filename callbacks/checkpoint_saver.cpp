@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "callbacks/logger.h"
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
 #include "serialization/checkpoint_file.h"
@@ -107,6 +108,13 @@ void warn_best_not_kept(int64_t batch, const char* what) {
                "tempo: warning: the best checkpoint of batch %lld was not kept (save_ignore_errors is set: "
                "training continues): %s\n",
                static_cast<long long>(batch), what);
+}
+
+// Background saves report nothing: loggers are called on the trainer's thread only, and the
+// training loop does not wait for those writes.
+CheckpointProgressFn saving_progress(Logger* logger, const std::string& path) {
+  if (logger == nullptr) return {};
+  return [logger, path](uint64_t done, uint64_t total) { logger->log_checkpoint_progress({"saving", path, done, total}); };
 }
 
 }  // namespace
@@ -263,18 +271,22 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
   }
 }
 
-void CheckpointSaver::on_batch_checkpoint(State& state, Logger&) { on_checkpoint_event(state, Event::BATCH_CHECKPOINT); }
-void CheckpointSaver::on_epoch_checkpoint(State& state, Logger&) { on_checkpoint_event(state, Event::EPOCH_CHECKPOINT); }
-void CheckpointSaver::on_iteration_checkpoint(State& state, Logger&) {
-  on_checkpoint_event(state, Event::ITERATION_CHECKPOINT);
+void CheckpointSaver::on_batch_checkpoint(State& state, Logger& logger) {
+  on_checkpoint_event(state, Event::BATCH_CHECKPOINT, logger);
+}
+void CheckpointSaver::on_epoch_checkpoint(State& state, Logger& logger) {
+  on_checkpoint_event(state, Event::EPOCH_CHECKPOINT, logger);
+}
+void CheckpointSaver::on_iteration_checkpoint(State& state, Logger& logger) {
+  on_checkpoint_event(state, Event::ITERATION_CHECKPOINT, logger);
 }
 
-void CheckpointSaver::on_checkpoint_event(State& state, Event event) {
+void CheckpointSaver::on_checkpoint_event(State& state, Event event, Logger& logger) {
   const int64_t batch = state.timestamp.batch();
   const bool save_now = should_save_(state, event) && batch != last_saved_batch_;
   if (!options_.save_async()) {
-    if (save_now) save(state);
-    keep_best(state);
+    if (save_now) save(state, &logger);
+    keep_best(state, &logger);
     return;
   }
   const bool best_now = best_pending_ && best_batch_ == batch;
@@ -285,7 +297,7 @@ void CheckpointSaver::on_checkpoint_event(State& state, Event event) {
     // a link to it, made at once; without one it is written in the background.
     finish_background(/*block=*/true);
     if (last_saved_batch_ == batch && !saved_.empty()) {
-      keep_best(state);
+      keep_best(state, &logger);
     } else {
       start_background(state, /*save=*/false, /*best=*/true);
     }
@@ -303,12 +315,12 @@ void CheckpointSaver::on_eval_end(State& state, Logger&) {
   best_pending_ = true;  // the checkpoint event of this batch (or EVAL_AFTER_ALL after FIT_END) makes it
 }
 
-void CheckpointSaver::on_eval_after_all(State& state, Logger&) {
+void CheckpointSaver::on_eval_after_all(State& state, Logger& logger) {
   // The evaluation after FIT_END has no checkpoint event after it.
-  if (fit_ended_) keep_best(state);
+  if (fit_ended_) keep_best(state, &logger);
 }
 
-void CheckpointSaver::keep_best(const State& state) {
+void CheckpointSaver::keep_best(const State& state, Logger* logger) {
   if (!best_pending_ || best_batch_ != state.timestamp.batch()) return;
   finish_background(/*block=*/true);  // the checkpoint to link to may be the one in flight
   best_pending_ = false;
@@ -319,7 +331,7 @@ void CheckpointSaver::keep_best(const State& state) {
     if (last_saved_batch_ == state.timestamp.batch() && !saved_.empty() && fs::exists(saved_.back(), error)) {
       atomic_hard_link(saved_.back(), best);
     } else {
-      write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), best);
+      write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), best, saving_progress(logger, best));
     }
   } catch (const CheckpointError& e) {
     if (!options_.ignore_errors()) throw;
@@ -350,11 +362,11 @@ void CheckpointSaver::load_state_dict(const c10::IValue& state) {
   best_pending_ = false;
 }
 
-void CheckpointSaver::on_fit_end(State& state, Logger&) {
+void CheckpointSaver::on_fit_end(State& state, Logger& logger) {
   finish_background(/*block=*/true);  // fit() returns only once the last save is durable, or reported
   // A stop requested after this batch's checkpoint event still gets its final checkpoint.
   if (state.stop_requested() && state.timestamp.batch() != last_saved_batch_ && state.timestamp.batch() > 0) {
-    save(state);
+    save(state, &logger);
   }
   fit_ended_ = true;
 }
@@ -382,14 +394,14 @@ std::pair<std::string, std::string> CheckpointSaver::checked_names(const State& 
   return {path, link};
 }
 
-std::string CheckpointSaver::save(const State& state) {
+std::string CheckpointSaver::save(const State& state, Logger* logger) {
   finish_background(/*block=*/true);
   const auto [path, link] = checked_names(state);
   bool written = false;
   try {
     make_parent(path);
     // On any failure the temporary is removed; nothing else has changed yet.
-    write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path);
+    write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path, saving_progress(logger, path));
     written = true;
     saved_.erase(std::remove(saved_.begin(), saved_.end(), path), saved_.end());
     saved_.push_back(path);

@@ -96,8 +96,9 @@ class CheckpointSaver : public Callback {
 
   // Writes a checkpoint now, whatever the interval says, synchronously whatever save_async says
   // (after waiting for a save in flight); returns its path, or "" when the save failed and
-  // ignore_errors let training go on.
-  std::string save(const State& state);
+  // ignore_errors let training go on. With a logger, its destinations see the write's progress
+  // (the progress bar draws a bar for a large checkpoint).
+  std::string save(const State& state, Logger* logger = nullptr);
 
   // Starts a save of `state` in the background, as save_async does at a checkpoint event (after
   // waiting for a save in flight); returns the path being written, durable once wait() returns.
@@ -133,7 +134,7 @@ class CheckpointSaver : public Callback {
  private:
   struct BackgroundSave;
 
-  void on_checkpoint_event(State& state, Event event);
+  void on_checkpoint_event(State& state, Event event, Logger& logger);
   // The save's path and latest link ("" for none); throws for names that leave the folder and for
   // an existing checkpoint without overwrite.
   std::pair<std::string, std::string> checked_names(const State& state) const;
@@ -147,7 +148,7 @@ class CheckpointSaver : public Callback {
   void rotate(const std::string& newest);
   void remove_stale_temporaries(const std::string& folder) const;
   // Makes the best checkpoint of the current batch, when an evaluation asked for one.
-  void keep_best(const State& state);
+  void keep_best(const State& state, Logger* logger = nullptr);
 
   CheckpointSaverOptions options_;
   NameFormat folder_;

@@ -151,6 +151,45 @@ TEST_SUITE("loggers") {
     REQUIRE(lines.size() == 2);
     CHECK(lines[0].find(" 50% 4/8 [") != std::string::npos);
     CHECK(lines[1].find("100% 8/8 [") != std::string::npos);
+    // Checkpoints below checkpoint_min_mb (64 by default) get no bar of their own.
+    CHECK(first_out.str().find("saving ") == std::string::npos);
+    CHECK(text.find("loading ") == std::string::npos);
+  }
+
+  TEST_CASE("progress bar: a bar while a large checkpoint is saved and while one is loaded") {
+    TempDir dir;
+    std::ostringstream save_out;
+    // Every checkpoint counts as large here; the bar counts whole MiB.
+    auto saving = std::make_shared<ProgressBarLogger>(
+        ProgressBarLoggerOptions().output(&save_out).force_terminal(false).checkpoint_min_mb(0));
+    auto run = make_run(blobs(32), "2ep", [&](TrainerOptions& o) {
+      o.loggers({saving}).save_folder(dir.path()).save_interval("1ep");
+    });
+    run.trainer->fit();
+    const auto saved_text = save_out.str();
+    CAPTURE(saved_text);
+    for (const std::string name : {"ep1-ba8-rank0.pt", "ep2-ba16-rank0.pt"}) {
+      const auto lines = lines_with(saved_text, "saving " + name);
+      REQUIRE(!lines.empty());
+      CHECK(lines.front().rfind("checkpoint", 0) == 0);
+      CHECK(lines.back().find("100% 1/1 [") != std::string::npos);
+    }
+    // The training bar's lines are not broken by the checkpoint's: each line is one bar's.
+    for (const auto& line : lines_of(saved_text)) {
+      CHECK_FALSE((line.find("saving ") != std::string::npos && line.find("Epoch") != std::string::npos));
+    }
+
+    std::ostringstream load_out;
+    auto loading = std::make_shared<ProgressBarLogger>(
+        ProgressBarLoggerOptions().output(&load_out).force_terminal(false).checkpoint_min_mb(0));
+    auto resumed = make_run(blobs(32), "3ep", [&](TrainerOptions& o) {
+      o.loggers({loading}).load_path(dir / "ep1-ba8-rank0.pt");
+    });
+    const auto loaded_text = load_out.str();
+    CAPTURE(loaded_text);
+    const auto lines = lines_with(loaded_text, "loading ep1-ba8-rank0.pt");
+    REQUIRE(!lines.empty());
+    CHECK(lines.back().find("100% 1/1 [") != std::string::npos);
   }
 
   TEST_CASE("progress bar options are checked") {

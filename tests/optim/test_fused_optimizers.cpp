@@ -219,7 +219,7 @@ TEST_SUITE("optim") {
   }
 
   TEST_CASE("fused SGD, Adam and AdamW give torch::optim's parameters and state bit for bit") {
-    MESSAGE("fused kernels: " << fused::kernel_name());
+    MESSAGE("fused kernels: " << std::string(fused::kernel_name()));
     for (const auto& c : cases()) {
       CAPTURE(c.name);
       auto plain_params = make_params();

@@ -11,6 +11,7 @@ AdamW, each with the same two param groups as that test builds:
 
 Usage: /usr/bin/python3 fused_optimizer_interop.py make|check OUTDIR
 """
+import copy
 import os
 import sys
 
@@ -56,7 +57,8 @@ def make(out):
         opt = build(kind, params)
         apply(opt, params, grads, 0, STEPS // 2)
         half = [p.detach().clone() for p in params]
-        state = opt.state_dict()
+        # state_dict() hands out the live state tensors, which the next steps update in place.
+        state = copy.deepcopy(opt.state_dict())
         apply(opt, params, grads, STEPS // 2, STEPS)
         torch.save({"init": init, "grads": grads, "half": half, "optimizer": state,
                     "full": [p.detach().clone() for p in params]},
