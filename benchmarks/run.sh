@@ -18,18 +18,18 @@ cmake --build "$build" -j "$(nproc)" --target bench_trainer_overhead bench_fashi
   bench_checkpoint_io bench_resume >/dev/null
 
 if [ $quick = 1 ]; then
-  reps=2; chunks=8; mb=100
+  reps=2; chunks=6; mb=100
 else
-  reps=5; chunks=40; mb=600
+  reps=5; chunks=30; mb=600
 fi
 dir=${TEMPO_BENCH_DIR:-/tmp}
 logs="$build/benchmarks"
 runs=(
-  "bench_trainer_overhead --chunks $chunks"
+  "bench_trainer_overhead --chunks $chunks --chunk-batches 100"
   "bench_fashion_mnist_epoch --reps $reps"
   "bench_optimizer_step --reps $reps"
   "bench_checkpoint_io --mb $mb --reps $((reps > 3 ? 3 : reps)) --dir $dir"
-  "bench_resume --reps $reps --dir $dir"
+  "bench_resume --reps $((reps * 3)) --dir $dir"
 )
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -2,13 +2,14 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/CPUAllocator.h>
-#include <caffe2/serialize/inline_container.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <system_error>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +20,7 @@
 #include "serialization/pickle_reader.h"
 #include "serialization/pickle_writer.h"
 #include "serialization/zip_reader.h"
+#include "serialization/zip_writer.h"
 
 namespace tempo {
 namespace {
@@ -36,6 +38,8 @@ bool plain_key(const std::string& key) {
 constexpr uint64_t kMinMappedRecord = 4096;
 // Progress is reported after each slice of this many bytes written or checked.
 constexpr size_t kProgressSlice = size_t{16} << 20;
+// Records at least this large are checksummed on a thread of their own while they are written.
+constexpr size_t kParallelCrcBytes = size_t{1} << 20;
 // The alignment of record data in files from torch.save and tempo (caffe2's kFieldAlignment).
 constexpr uint64_t kMappedAlignment = 64;
 
@@ -58,51 +62,50 @@ void write_checkpoint(const c10::IValue& tree, const std::string& path, const Ch
   for (const auto& storage : storages) total += storage.nbytes();
   uint64_t written = 0;
   if (progress) progress(0, total);
-  // The zip writer must never see an exception from its sink: 1.13's writer finalizes in its
-  // destructor and a second throw there would terminate. So the sink records the first failure,
-  // swallows the rest, and we stop feeding records and throw once the writer is done.
-  std::string io_error;
-  try {
-    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) -> size_t {
-      if (!io_error.empty()) return size;
+  ZipWriter zip([&](const void* data, size_t size) { file.write(data, size); });
+  // Record data goes out in slices, so that a progress bar moves during one large tensor; zip
+  // headers are not counted.
+  const auto write_data = [&](const void* data, size_t size) {
+    const auto* bytes = static_cast<const char*>(data);
+    for (size_t at = 0; at < size; at += kProgressSlice) {
+      const size_t n = std::min(kProgressSlice, size - at);
+      zip.write_data(bytes + at, n);
+      written += n;
+      if (progress) progress(std::min(written, total - (total > 0)), total);
+    }
+  };
+  // Each record's CRC-32 (for the zip and for tempo's integrity record, see integrity.h) is
+  // computed from the bytes as they are handed over, on a second thread for large records while
+  // this one writes them: one pass over the data besides the write, and overlapped with it.
+  std::vector<IntegrityEntry> integrity;
+  const auto write_record = [&](const std::string& name, const void* data, size_t size) {
+    zip.begin_record(name, size);
+    std::future<uint32_t> crc;
+    if (size >= kParallelCrcBytes) {
       try {
-        if (!progress) {
-          file.write(data, size);
-          return size;
-        }
-        // In slices, so that a bar moves during one large tensor; zip headers are not counted.
-        const auto* bytes = static_cast<const char*>(data);
-        for (size_t at = 0; at < size; at += kProgressSlice) {
-          const size_t n = std::min(kProgressSlice, size - at);
-          file.write(bytes + at, n);
-          written += n;
-          progress(std::min(written, total - (total > 0)), total);
-        }
-      } catch (const CheckpointError& e) {
-        io_error = e.what();
+        crc = std::async(std::launch::async, [data, size] { return crc32_of(data, size); });
+      } catch (const std::system_error&) {  // no thread to be had: checksummed below, in turn
       }
-      return size;
-    });
-    // Each record's CRC-32 goes into the integrity record (see integrity.h), computed from the
-    // bytes just before they are handed to the writer.
-    std::vector<IntegrityEntry> integrity;
-    integrity.push_back({"data.pkl", pickle.size(), crc32_of(pickle.data(), pickle.size())});
-    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
-    for (size_t key = 0; key < storages.size() && io_error.empty(); ++key) {
+    }
+    write_data(data, size);  // should it throw, the future's destructor waits for the checksum
+    const uint32_t sum = crc.valid() ? crc.get() : crc32_of(data, size);
+    zip.end_record(sum);
+    integrity.push_back({name, size, sum});
+  };
+  try {
+    write_record("data.pkl", pickle.data(), pickle.size());
+    for (size_t key = 0; key < storages.size(); ++key) {
       // CPU storages are written from their own memory; others are copied over one at a time.
       const at::Tensor bytes = storages[key].is_cpu() ? storages[key] : storages[key].cpu();
-      const std::string name = "data/" + std::to_string(key);
-      integrity.push_back({name, bytes.nbytes(), crc32_of(bytes.data_ptr(), bytes.nbytes())});
-      writer.writeRecord(name, bytes.data_ptr(), bytes.nbytes());
+      write_record("data/" + std::to_string(key), bytes.data_ptr(), bytes.nbytes());
     }
     // Last of tempo's records: its presence marks a save that ran to the end.
     const std::string manifest = format_integrity(integrity);
-    if (io_error.empty()) writer.writeRecord(kIntegrityRecordName, manifest.data(), manifest.size());
-    writer.writeEndOfFile();  // central directory; adds the "version" record as torch.save does
+    zip.write_record(kIntegrityRecordName, manifest.data(), manifest.size());
+    zip.finish();  // the "version" record as torch.save writes it, then the directory
   } catch (const c10::Error& e) {
     throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
   }
-  if (!io_error.empty()) throw CheckpointError(io_error);
   file.commit();
   if (progress) progress(total, total);
 }

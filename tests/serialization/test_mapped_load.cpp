@@ -29,7 +29,8 @@ bool is_mapped(const std::string& path) {
 
 c10::IValue big_tree() {
   auto model = str_dict();
-  model.insert("big", at::arange(100000, at::kFloat) / 3);  // 400 kB: mapped
+  // 2.4 MB: mapped when read, and checksummed on a second thread while it is written.
+  model.insert("big", at::arange(600000, at::kFloat) / 3);
   model.insert("small", at::arange(10, at::kLong));        // 80 B: read
   auto root = str_dict();
   root.insert("model", model);
@@ -60,7 +61,7 @@ TEST_SUITE("serialization") {
       CHECK(read_bytes(path) == before);
       // An unlinked file stays readable through the tensors that map it.
       std::filesystem::remove(path);
-      CHECK(model_tensor(loaded, "big")[99999].item<float>() == doctest::Approx(2 * 99999.0f / 3 + 1));
+      CHECK(model_tensor(loaded, "big")[599999].item<float>() == doctest::Approx(2 * 599999.0f / 3 + 1));
     }
     // The last tensor gone, the mapping is gone too.
     write_checkpoint(tree, path);
@@ -75,7 +76,7 @@ TEST_SUITE("serialization") {
     const ZipReader zip(path);
     const auto* entry = zip.find("data/0");
     REQUIRE(entry != nullptr);
-    REQUIRE(entry->size == 400000);
+    REQUIRE(entry->size == 2400000);
     auto bytes = read_bytes(path);
     bytes[entry->data_offset + entry->size / 2] ^= 0x10;
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
