@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_python_side.h"
 #include "bench_support.h"
 #include "optim/fused_adam.h"
 #include "optim/fused_kernels.h"
@@ -40,72 +41,6 @@ constexpr int64_t kRows = 3584;
 constexpr int64_t kCount = 4;
 constexpr double kLr = 1e-3;
 constexpr double kMomentum = 0.9;
-
-// optimizer_step.py serve, one line at a time over pipes.
-class PythonSide {
- public:
-  PythonSide(const std::string& python, const std::string& script) {
-    int to_child[2], from_child[2];
-    if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) throw std::runtime_error("pipe failed");
-    std::fflush(nullptr);  // else the child's stdio would repeat our unflushed output
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::dup2(to_child[0], 0);
-      ::dup2(from_child[1], 1);
-      for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]}) ::close(fd);
-      ::execl(python.c_str(), python.c_str(), script.c_str(), "serve", static_cast<char*>(nullptr));
-      const std::string message = "error cannot run " + python + ": " + std::strerror(errno) + "\n";
-      (void)!::write(1, message.data(), message.size());
-      ::_exit(127);
-    }
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    in_ = ::fdopen(to_child[1], "w");
-    out_ = ::fdopen(from_child[0], "r");
-    const std::string first = read_line();
-    if (first != "ready") throw std::runtime_error("python: " + (first.empty() ? "exited without a word" : first));
-  }
-  ~PythonSide() {
-    if (in_) {
-      std::fputs("quit\n", in_);
-      std::fclose(in_);
-    }
-    if (out_) std::fclose(out_);
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-  }
-  PythonSide(const PythonSide&) = delete;
-  PythonSide& operator=(const PythonSide&) = delete;
-
-  // Sends one command; returns the numbers after "ok", throws on anything else.
-  std::vector<double> ask(const std::string& command) {
-    std::fprintf(in_, "%s\n", command.c_str());
-    std::fflush(in_);
-    const std::string reply = read_line();
-    if (reply.rfind("ok", 0) != 0)
-      throw std::runtime_error("python '" + command + "': " + (reply.empty() ? "no reply" : reply));
-    std::istringstream fields(reply.substr(2));
-    std::vector<double> values;
-    double x = 0;
-    while (fields >> x) values.push_back(x);
-    return values;
-  }
-
- private:
-  std::string read_line() {
-    char* line = nullptr;
-    size_t cap = 0;
-    const ssize_t n = ::getline(&line, &cap, out_);
-    std::string text = n > 0 ? std::string(line, static_cast<size_t>(n)) : std::string();
-    std::free(line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return text;
-  }
-
-  pid_t pid_ = -1;
-  FILE* in_ = nullptr;
-  FILE* out_ = nullptr;
-};
 
 // Parameters with gradients, as the Python side makes them (values differ; the work does not).
 std::vector<at::Tensor> make_params(uint64_t seed) {
@@ -161,8 +96,11 @@ int main(int argc, char** argv) {
   }
   try {
     at::set_num_threads(threads);
-    std::unique_ptr<PythonSide> py;
-    if (with_python) py = std::make_unique<PythonSide>(python, script);
+    std::unique_ptr<bench::PythonSide> py;
+    if (with_python) {
+      py = std::make_unique<bench::PythonSide>(python, script);
+      if (!py->ready()) throw std::runtime_error(py->why_not());
+    }
     namespace optim = torch::optim;
     const std::vector<Kind> kinds = {
         {"Adam", "adam",
