@@ -8,15 +8,26 @@
 // Interpreter start-up, `import torch` and that first load are outside every timing; Python times
 // only its own torch.save + flush + fsync (file and folder) and torch.load.
 //
-// Each repetition runs: the two saves (order flipped every repetition), then a CheckpointSaver's
-// synchronous save and its save_async save of a State holding the same tensors (order flipped
-// too), dd writing as many bytes (conv=fsync), dd reading tempo's file to /dev/null, the two loads
-// (order flipped too). Both loads read the file tempo just wrote, with the page cache dropped first
-// where /proc/sys/vm/drop_caches is writable (warm cache otherwise; the output says which).
-// The async save's stall is what the training loop waits for: from the checkpoint call until it
-// returns (the snapshot into host memory and starting the writer); "async total" runs on until
-// the file is durable. One untimed async save first allocates the staging buffers, as a run's
-// first save does (its stall is printed apart), since every later save of a run reuses them.
+// Each repetition starts with an untimed write (the first write after the loads runs up to 3x
+// slower on the VM measured, whichever writer it is), then runs the five writers (tempo's write_checkpoint, Python's torch.save, a
+// CheckpointSaver's synchronous save, its save_async save, dd writing as many bytes with
+// conv=fsync) in an order rotated by one every repetition, then dd reading tempo's file to
+// /dev/null and the two loads (order flipped every repetition). Both loads read the file tempo
+// just wrote, with the page cache dropped first where /proc/sys/vm/drop_caches is writable (warm
+// cache otherwise; the output says which).
+//
+// The async save runs as in the trainer: the saver's BATCH_CHECKPOINT event, then the next batch's
+// forward and backward (three matrix products per weight, batch 32, through layers made of the
+// saved weights: what a ~50M-parameter model's batch costs, reading the parameters and changing
+// none), then State::checkpoint_copy.wait() where the trainer would step. Its stall is what the
+// training loop waits for: the event plus that wait. Training then goes on, batch after batch,
+// until the file is durable ("async total"); "async lost" is the time those batches took beyond
+// as many batches alone (the median of three passes alone, just before: the background copy,
+// checksum and write compete with training for the cores and memory bandwidth). "full-copy
+// stall" is CheckpointSaver::start_save, which copies everything before it returns (the stall
+// without the overlap). One untimed async save first
+// allocates the staging buffers, as a run's first save does (its stall is printed apart), since
+// every later save of a run reuses them.
 // Extra peak memory is VmHWM after the call minus VmRSS before it, VmHWM being reset through
 // /proc/self/clear_refs right before the call, in each process for its own save and load.
 //
@@ -45,6 +56,7 @@
 #include "bench_python_side.h"
 #include "bench_support.h"
 #include "callbacks/checkpoint_saver.h"
+#include "callbacks/logger.h"
 #include "serialization/checkpoint_file.h"
 #include "state/model.h"
 #include "state/state.h"
@@ -203,6 +215,36 @@ std::unique_ptr<tempo::State> make_training_state(const c10::IValue& tree) {
   return state;
 }
 
+// The next batch's forward and backward through linear layers made of the state's weights, batch
+// 32: y = x W^T, then dW = dy^T x and dx = dy W into buffers of their own. Reads the parameters,
+// changes none of them, as a real forward and backward do.
+class NextBatch {
+ public:
+  explicit NextBatch(const tempo::State& state) {
+    torch::manual_seed(7);
+    for (const auto& w : state.model->parameters()) {
+      layers_.push_back({w, torch::randn({kBatch, w.size(1)}), torch::randn({kBatch, w.size(0)}),
+                         torch::empty_like(w), torch::empty({kBatch, w.size(1)}), torch::empty({kBatch, w.size(0)})});
+    }
+  }
+  double run() {
+    const auto start = Clock::now();
+    for (auto& l : layers_) {
+      at::mm_out(l.y, l.x, l.w.t());
+      at::mm_out(l.dw, l.dy.t(), l.x);
+      at::mm_out(l.dx, l.dy, l.w);
+    }
+    return seconds(start);
+  }
+
+ private:
+  static constexpr int64_t kBatch = 32;
+  struct Layer {
+    torch::Tensor w, x, dy, dw, dx, y;
+  };
+  std::vector<Layer> layers_;
+};
+
 struct Series {
   std::vector<double> s;
   void add(double x) { s.push_back(x); }
@@ -292,36 +334,56 @@ int main(int argc, char** argv) {
 
     // The trainer's path: a CheckpointSaver saving a State, synchronously and with save_async.
     const auto training_state = make_training_state(tree);
+    training_state->max_duration = tempo::Time(1 << 30, tempo::TimeUnit::BATCH);
     const auto saver_options = tempo::CheckpointSaverOptions()
                                    .folder(dir)
                                    .filename(saver_path.substr(dir.size() + 1))
                                    .latest_filename("")
+                                   .save_interval(tempo::Time(1, tempo::TimeUnit::BATCH))
                                    .overwrite(true);
     tempo::CheckpointSaver sync_saver(saver_options);
     tempo::CheckpointSaver async_saver(tempo::CheckpointSaverOptions(saver_options).save_async(true));
+    tempo::Logger logger;
+    NextBatch next_batch(*training_state);
+    next_batch.run();  // first products allocate OpenBLAS's buffers
+    // The checkpoint event of a new batch (the saver saves each batch once).
+    const auto checkpoint_event = [&] {
+      training_state->previous_timestamp = training_state->timestamp;
+      training_state->timestamp = training_state->timestamp.to_next_batch(1);
+      async_saver.run_event(tempo::Event::BATCH_CHECKPOINT, *training_state, logger);
+      if (!async_saver.save_in_flight()) throw std::runtime_error("the checkpoint event started no save");
+    };
     double first_stall = 0;
     {
       ::unlink(saver_path.c_str());
       ::sync();
       const auto start = Clock::now();
-      async_saver.start_save(*training_state);
+      checkpoint_event();
+      training_state->checkpoint_copy.wait();
       first_stall = seconds(start);
       async_saver.wait();
     }
 
-    Series tempo_save, py_save, dd, dd_read, tempo_load, py_load, saver_sync, async_stall, async_total;
+    Series tempo_save, py_save, dd, dd_read, tempo_load, py_load, saver_sync, async_stall, async_total, full_copy_stall;
+    Series batch_alone, batch_beside, async_lost;
     Series tempo_save_peak, py_save_peak, tempo_load_peak, py_load_peak;
     bool load_sums_equal = true;
     double py_file_bytes = -1, tempo_file_bytes = -1;
     const int64_t dd_count = static_cast<int64_t>(std::llround(src_bytes / kMiB));
+    enum Writer { kTempoSave, kPythonSave, kSaverSync, kSaverAsync, kDd, kWriters };
     for (int rep = 0; rep < reps; ++rep) {
       const bool tempo_first = rep % 2 == 0;
-      // Saves: a fresh file each time, nothing pending on the disk when the clock starts.
-      for (int k = 0; k < 2; ++k) {
-        const bool do_tempo = (k == 0) == tempo_first;
-        ::unlink((do_tempo ? tempo_path : py_path).c_str());
+      // Untimed: the first write after the loads runs up to 3x slower here whichever writer it is.
+      ::unlink(dd_path.c_str());
+      tempo::write_checkpoint(tree, dd_path);
+      ::unlink(dd_path.c_str());
+      // Every writer starts with a fresh file and nothing pending on the disk.
+      for (int slot = 0; slot < kWriters; ++slot) {
+        const auto writer = static_cast<Writer>((slot + rep) % kWriters);
         ::sync();
-        if (do_tempo) {
+        if (writer == kTempoSave) {
+          ::unlink(tempo_path.c_str());
+          ::sync();
           const int64_t rss = status_bytes("VmRSS");
           reset_peak();
           const auto start = Clock::now();
@@ -329,42 +391,69 @@ int main(int argc, char** argv) {
           tempo_save.add(seconds(start));
           tempo_save_peak.add(static_cast<double>(status_bytes("VmHWM") - rss));
           tempo_file_bytes = static_cast<double>(file_size(tempo_path));
-        } else if (have_python) {
+        } else if (writer == kPythonSave && have_python) {
+          ::unlink(py_path.c_str());
+          ::sync();
           const auto r = py.ask("save " + py_path);
           py_save.add(r.at(0));
           py_save_peak.add(r.at(1));
           py_file_bytes = static_cast<double>(file_size(py_path));
-        }
-      }
-      ::unlink(py_path.c_str());
-      // The saver, synchronous and in the background, on the State.
-      for (int k = 0; k < 2; ++k) {
-        const bool do_sync = (k == 0) == tempo_first;
-        ::unlink(saver_path.c_str());
-        ::sync();
-        const auto start = Clock::now();
-        if (do_sync) {
+          ::unlink(py_path.c_str());
+        } else if (writer == kSaverSync) {
+          ::unlink(saver_path.c_str());
+          ::sync();
+          const auto start = Clock::now();
           sync_saver.save(*training_state);
           saver_sync.add(seconds(start));
-        } else {
-          async_saver.start_save(*training_state);
-          async_stall.add(seconds(start));
+          ::unlink(saver_path.c_str());
+        } else if (writer == kSaverAsync) {
+          batch_alone.add(bench::median({next_batch.run(), next_batch.run(), next_batch.run()}));
+          ::unlink(saver_path.c_str());
+          ::sync();
+          const auto start = Clock::now();
+          checkpoint_event();
+          const double event = seconds(start);
+          const double beside = next_batch.run();
+          batch_beside.add(beside);
+          const auto fence = Clock::now();
+          training_state->checkpoint_copy.wait();
+          async_stall.add(event + seconds(fence));
+          // Training goes on (a batch, then an event, which takes in a finished save) until the
+          // file is durable: the time lost is what those batches took beyond as many batches alone.
+          double trained = seconds(start);
+          int batches = 1;
+          async_saver.run_event(tempo::Event::BATCH_START, *training_state, logger);
+          while (async_saver.save_in_flight() && batches < 100) {
+            trained += next_batch.run();
+            ++batches;
+            async_saver.run_event(tempo::Event::BATCH_START, *training_state, logger);
+          }
+          async_lost.add(trained - batches * batch_alone.s.back());
           async_saver.wait();
           async_total.add(seconds(start));
+          if (static_cast<double>(file_size(saver_path)) < src_bytes) {
+            throw std::runtime_error("the async save did not write " + saver_path + " in full");
+          }
+          // Without the overlap: everything copied before the call returns.
+          ::unlink(saver_path.c_str());
+          ::sync();
+          const auto full = Clock::now();
+          async_saver.start_save(*training_state);
+          full_copy_stall.add(seconds(full));
+          async_saver.wait();
+          ::unlink(saver_path.c_str());
+        } else if (writer == kDd) {
+          // The disk's raw sequential write speed, as many MiB as the checkpoint, fsync'ed.
+          ::unlink(dd_path.c_str());
+          ::sync();
+          const std::string cmd = "dd if=/dev/zero of='" + dd_path + "' bs=1M count=" + std::to_string(dd_count) +
+                                  " conv=fsync status=none";
+          const auto start = Clock::now();
+          const int rc = std::system(cmd.c_str());
+          dd.add(seconds(start));
+          if (rc != 0) std::printf("warning: dd exited with %d\n", rc);
+          ::unlink(dd_path.c_str());
         }
-      }
-      ::unlink(saver_path.c_str());
-      // The disk's raw sequential write speed, as many MiB as the checkpoint, fsync'ed.
-      {
-        ::unlink(dd_path.c_str());
-        ::sync();
-        const std::string cmd = "dd if=/dev/zero of='" + dd_path + "' bs=1M count=" + std::to_string(dd_count) +
-                                " conv=fsync status=none";
-        const auto start = Clock::now();
-        const int rc = std::system(cmd.c_str());
-        dd.add(seconds(start));
-        if (rc != 0) std::printf("warning: dd exited with %d\n", rc);
-        ::unlink(dd_path.c_str());
       }
       // The disk's raw sequential read speed of the checkpoint file, from the same cache state.
       {
@@ -398,10 +487,12 @@ int main(int argc, char** argv) {
         }
       }
       auto last = [](const Series& x) { return x.s.empty() ? NAN : x.s.back(); };
-      std::printf("rep %d/%d (%s first): save tempo %.3f python %.3f | saver sync %.3f async stall %.4f total %.3f | "
-                  "dd write %.3f read %.3f | load tempo %.3f python %.3f\n",
-                  rep + 1, reps, tempo_first ? "tempo" : "python", last(tempo_save), last(py_save), last(saver_sync),
-                  last(async_stall), last(async_total), last(dd), last(dd_read), last(tempo_load), last(py_load));
+      std::printf("rep %d/%d: save tempo %.3f python %.3f | saver sync %.3f async stall %.4f lost %.3f total %.3f "
+                  "full-copy stall %.3f, next batch %.3f (alone %.3f) | dd write %.3f read %.3f | load tempo %.3f "
+                  "python %.3f\n",
+                  rep + 1, reps, last(tempo_save), last(py_save), last(saver_sync), last(async_stall), last(async_lost),
+                  last(async_total), last(full_copy_stall), last(batch_beside), last(batch_alone), last(dd), last(dd_read),
+                  last(tempo_load), last(py_load));
       std::fflush(stdout);
     }
 
@@ -415,6 +506,10 @@ int main(int argc, char** argv) {
     print_row("saver sync", saver_sync.s, fb);
     print_row("async stall", async_stall.s, fb);
     print_row("async total", async_total.s, fb);
+    print_row("full-copy stall", full_copy_stall.s, fb);
+    print_row("next batch", batch_beside.s, 0);
+    print_row("next batch alone", batch_alone.s, 0);
+    print_row("async lost", async_lost.s, 0);
     print_row("dd (raw write)", dd.s, static_cast<double>(dd_count) * kMiB);
     print_row("dd (raw read)", dd_read.s, fb);
     print_row("tempo load", tempo_load.s, fb);
@@ -426,6 +521,9 @@ int main(int argc, char** argv) {
     print_ratio("python save / dd write", py_save.s, dd.s, nullptr, 0);
     print_ratio("tempo load / dd read", tempo_load.s, dd_read.s, nullptr, 0);
     print_ratio("async stall / saver sync", async_stall.s, saver_sync.s, "<= 0.1", 0.1);
+    print_ratio("full-copy stall / sync", full_copy_stall.s, saver_sync.s, nullptr, 0);
+    print_ratio("batch beside save / alone", batch_beside.s, batch_alone.s, nullptr, 0);
+    print_ratio("async lost / saver sync", async_lost.s, saver_sync.s, nullptr, 0);
     print_ratio("dd write / tempo save", dd.s, tempo_save.s, nullptr, 0);
     std::printf("  %-24s %6.3f s (allocates the staging buffers; %.1f MB held)\n", "first async stall", first_stall,
                 static_cast<double>(async_saver.staged_bytes()) / 1e6);
@@ -448,6 +546,9 @@ int main(int argc, char** argv) {
     std::printf("\n");
     // Side-by-side ratios for benchmarks/run.sh; throughput ratios are inverse time ratios.
     bench::result("checkpoint_io", "async save stall / sync save", bench::ratios(async_stall.s, saver_sync.s), "<= 0.1");
+    bench::result("checkpoint_io", "full-copy stall (start_save) / sync save", bench::ratios(full_copy_stall.s, saver_sync.s), "");
+    bench::result("checkpoint_io", "next batch beside an async save / alone (time)", bench::ratios(batch_beside.s, batch_alone.s), "");
+    bench::result("checkpoint_io", "training time lost to an async save / sync save", bench::ratios(async_lost.s, saver_sync.s), "");
     bench::result("checkpoint_io", "sync save throughput / dd write", bench::ratios(dd.s, tempo_save.s), ">= 0.8");
     bench::result("checkpoint_io", "saver sync throughput / dd write", bench::ratios(dd.s, saver_sync.s), ">= 0.8");
     if (have_python) {

@@ -5,7 +5,9 @@
 //
 // Resumable state goes through Stateful (state_dict / load_state_dict) and is saved under the
 // callback's instance key (its name(), made unique per run). A callback never keeps a reference
-// to State between events; to end a run it calls state.request_stop(reason).
+// to State between events; to end a run it calls state.request_stop(reason). One that changes
+// parameters or optimizer state in place (outside the optimizer step) first calls
+// state.checkpoint_copy.wait(): save_async may still be copying them (state/copy_fence.h).
 #pragma once
 
 #include <string>

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "serialization/atomic_file.h"
 #include "serialization/checkpoint_file.h"
 #include "state/checkpoint_tree.h"
+#include "state/model.h"
 #include "state/state.h"
 #include "state/tree.h"
 
@@ -119,10 +121,47 @@ CheckpointProgressFn saving_progress(Logger* logger, const std::string& path) {
 
 }  // namespace
 
+// The storages only the optimizer step changes, whose copy save_async overlaps with the next
+// batch's forward and backward: the parameters and every tensor of the optimizers' state.
+// Buffers (BatchNorm's running statistics, ...) change in the forward pass, so they are copied at
+// once, even a buffer that shares memory with a parameter.
+CheckpointSnapshot::StorageSet step_only_storages(const State& state, const c10::IValue& tree) {
+  CheckpointSnapshot::StorageSet storages;
+  const auto add = [&](const at::Tensor& t) {
+    if (t.defined() && t.has_storage()) storages.insert(t.storage().unsafeGetStorageImpl());
+  };
+  if (state.model) {
+    for (const auto& p : state.model->parameters()) add(p);
+  }
+  const auto add_all = [&](const auto& self, const c10::IValue& value) -> void {
+    if (value.isTensor()) {
+      add(value.toTensor());
+    } else if (value.isGenericDict()) {
+      for (const auto& entry : value.toGenericDict()) self(self, entry.value());
+    } else if (value.isList()) {
+      for (const auto& item : value.toListRef()) self(self, item);
+    } else if (value.isTuple()) {
+      for (const auto& item : value.toTupleRef().elements()) self(self, item);
+    }
+  };
+  const auto root = tree.toGenericDict().at("state").toGenericDict();
+  if (root.contains("optimizers")) add_all(add_all, root.at("optimizers"));
+  if (state.model) {
+    for (const auto& b : state.model->buffers()) {
+      if (b.defined() && b.has_storage()) storages.erase(b.storage().unsafeGetStorageImpl());
+    }
+  }
+  return storages;
+}
+
 // One background save: everything the writer thread needs is copied in here before it starts, and
 // the training thread reads the outcome only after joining it, so the two share nothing else.
 struct CheckpointSaver::BackgroundSave {
   c10::IValue tree;   // the snapshot: staging memory, not the live state
+  // The saver's snapshot, when take() left the parameters and optimizer state to copy here; the
+  // training thread waits on `copied` (through State::checkpoint_copy) before its next step.
+  CheckpointSnapshot* copy_later = nullptr;
+  std::promise<void> copied;
   int64_t batch = 0;
   std::string path;   // the checkpoint; empty: only the best checkpoint is written
   std::string link;   // the latest link; empty: none
@@ -140,8 +179,32 @@ struct CheckpointSaver::BackgroundSave {
   std::atomic<bool> done{false};
   std::thread thread;
 
-  // The steps of a synchronous save and keep_best, in their order, with their error handling.
+  // The deferred copy, then the steps of a synchronous save and keep_best, in their order, with
+  // their error handling.
   void run() noexcept {
+    if (copy_later != nullptr) {
+      std::vector<std::string> changed;
+      try {
+        changed = copy_later->copy_later();
+      } catch (...) {
+        save_error = std::current_exception();
+      }
+      copied.set_value();
+      if (!changed.empty()) {
+        // A bug in the program, not a disk problem: ignore_errors does not apply.
+        save_error = std::make_exception_ptr(Error(fmt::format(
+            "save_async: '{}'{} changed in place while the checkpoint of batch {} was copied from it, so that "
+            "checkpoint was not written; code that changes parameters or optimizer state in place outside the "
+            "optimizer step (a callback, say) must call state.checkpoint_copy.wait() first",
+            changed.front(), changed.size() > 1 ? fmt::format(" (and {} more tensors)", changed.size() - 1) : "",
+            batch)));
+      }
+      if (save_error) {
+        done.store(true, std::memory_order_release);
+        return;
+      }
+    }
+
     if (!path.empty()) {
       try {
         make_parent(path);
@@ -291,7 +354,7 @@ void CheckpointSaver::on_checkpoint_event(State& state, Event event, Logger& log
   }
   const bool best_now = best_pending_ && best_batch_ == batch;
   if (save_now) {
-    start_background(state, /*save=*/true, best_now);  // the best link follows the write
+    start_background(state, /*save=*/true, best_now, &state);  // the best link follows the write
   } else if (best_now) {
     // This batch's checkpoint may be the save in flight: once it is durable the best checkpoint is
     // a link to it, made at once; without one it is written in the background.
@@ -299,7 +362,7 @@ void CheckpointSaver::on_checkpoint_event(State& state, Event event, Logger& log
     if (last_saved_batch_ == batch && !saved_.empty()) {
       keep_best(state, &logger);
     } else {
-      start_background(state, /*save=*/false, /*best=*/true);
+      start_background(state, /*save=*/false, /*best=*/true, &state);
     }
   }
 }
@@ -424,7 +487,7 @@ std::string CheckpointSaver::start_save(const State& state) {
 
 void CheckpointSaver::wait() { finish_background(/*block=*/true); }
 
-void CheckpointSaver::start_background(const State& state, bool save, bool best) {
+void CheckpointSaver::start_background(const State& state, bool save, bool best, State* overlap) {
   // One save at a time, and the staging memory the previous one wrote from is free again.
   finish_background(/*block=*/true);
   auto job = std::make_unique<BackgroundSave>();
@@ -432,7 +495,9 @@ void CheckpointSaver::start_background(const State& state, bool save, bool best)
   job->ignore_errors = options_.ignore_errors();
   if (save) std::tie(job->path, job->link) = checked_names(state);
   // Taken before any bookkeeping changes, so that a failure here leaves the saver as it was.
-  job->tree = snapshot_.take(make_checkpoint_tree(state, options_.weights_only()));
+  const auto tree = make_checkpoint_tree(state, options_.weights_only());
+  job->tree = overlap ? snapshot_.take(tree, step_only_storages(state, tree)) : snapshot_.take(tree);
+  if (overlap && snapshot_.deferred_bytes() > 0) job->copy_later = &snapshot_;
   if (save) {
     // Rotation as save() does it, decided now: saved_ changes only when no save is in flight.
     job->saved_after = saved_;
@@ -449,6 +514,7 @@ void CheckpointSaver::start_background(const State& state, bool save, bool best)
     job->best = best_path_;
   }
   BackgroundSave* writer = job.get();
+  std::shared_future<void> copied = job->copied.get_future().share();
   try {
     job->thread = std::thread([writer] { writer->run(); });
   } catch (...) {  // no thread to be had: nothing was saved
@@ -456,6 +522,7 @@ void CheckpointSaver::start_background(const State& state, bool save, bool best)
     best_pending_ = best_pending_ || best;
     throw;
   }
+  if (job->copy_later != nullptr) overlap->checkpoint_copy.add(std::move(copied));
   background_ = std::move(job);
 }
 

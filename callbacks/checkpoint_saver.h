@@ -33,7 +33,12 @@
 // CheckpointSnapshot, whose staging buffers are reused from save to save) and a background thread
 // writes that copy: the same atomic write, then the latest link, then rotation, then the best
 // link, in the same order as a synchronous save, so a reader sees the same files. Training goes on
-// meanwhile; only the copy stalls it. One save is in flight at a time: the next save (and FIT_START,
+// meanwhile. At a checkpoint event only the buffers and the small entries are copied at once; the
+// parameters and optimizer state, which only the optimizer step changes, are copied by the writer
+// thread while the next batch's forward and backward run, and the trainer waits for that copy
+// (State::checkpoint_copy) before its optimizer step. A callback that changes parameters or
+// optimizer state in place must wait for it too; a save that finds one of them changed during its
+// copy fails (tempo::Error naming the tensor, whatever ignore_errors) and writes nothing. One save is in flight at a time: the next save (and FIT_START,
 // FIT_END, save(), wait()) first waits for it, so the staging memory is never overwritten while it
 // is being written. Decided at the checkpoint event: the file name, the refusal of an existing file
 // and that the batch counts as saved (so it is not saved twice). Done on completion: saved_checkpoints()
@@ -76,8 +81,8 @@ struct CheckpointSaverOptions {
   // "greater"/"gt", "less"/"lt"; empty: Composer's default by the metric's name.
   TORCH_ARG(std::string, best_comparator) = "";
   TORCH_ARG(std::string, best_filename) = "best-rank{rank}.pt";
-  // Write checkpoints on a background thread from a copy in host memory (see above): training
-  // stalls only for the copy, at the cost of host memory the size of the checkpoint.
+  // Write checkpoints on a background thread from a copy in host memory (see above), at the cost
+  // of host memory the size of the checkpoint.
   TORCH_ARG(bool, save_async) = false;
 };
 
@@ -101,7 +106,8 @@ class CheckpointSaver : public Callback {
   std::string save(const State& state, Logger* logger = nullptr);
 
   // Starts a save of `state` in the background, as save_async does at a checkpoint event (after
-  // waiting for a save in flight); returns the path being written, durable once wait() returns.
+  // waiting for a save in flight), except that the whole state is copied before it returns;
+  // returns the path being written, durable once wait() returns.
   std::string start_save(const State& state);
   // Blocks until no save is in flight; throws its CheckpointError (with ignore_errors: prints the
   // warning instead). Safe to call at any time, a no-op without a background save.
@@ -139,8 +145,11 @@ class CheckpointSaver : public Callback {
   // an existing checkpoint without overwrite.
   std::pair<std::string, std::string> checked_names(const State& state) const;
   // Starts the background write of a snapshot of `state`: the checkpoint itself when `save`, the
-  // best checkpoint when `best` (linked to the checkpoint, or written on its own).
-  void start_background(const State& state, bool save, bool best);
+  // best checkpoint when `best` (linked to the checkpoint, or written on its own). With `overlap`
+  // (the trainer's state, at a checkpoint event) the parameters and optimizer state are copied on
+  // the writer thread, and overlap->checkpoint_copy lets the next optimizer step wait for it;
+  // otherwise everything is copied before this returns.
+  void start_background(const State& state, bool save, bool best, State* overlap = nullptr);
   // Takes in the background save's outcome once it finished (at once with `block`): updates the
   // bookkeeping and reports its error.
   void finish_background(bool block);

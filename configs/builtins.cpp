@@ -188,7 +188,7 @@ void register_builtins(Registry& r) {
               {"best_comparator", "string", "\"\"", "greater or less; empty: less for loss/error/perplexity, else greater"},
               {"best_filename", "string", "best-rank{rank}.pt", "Name of the best checkpoint (format string)"},
               {"save_async", "bool", "false",
-               "Write checkpoints on a background thread from a copy in host memory; training stalls only for the copy"}});
+               "Write checkpoints on a background thread from a copy in host memory, taken while the next batch trains"}});
   }
   if (!r.callbacks.contains("lr_monitor")) {
     r.add_callback("lr_monitor", [](const Args&) -> std::shared_ptr<Callback> { return std::make_shared<LRMonitor>(); },

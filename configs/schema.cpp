@@ -32,7 +32,7 @@ const Schema& trainer_schema() {
       {"save_overwrite", "bool", "false", "Allow replacing checkpoints of an earlier run of this name"},
       {"save_ignore_errors", "bool", "false", "On a failed save (disk full, I/O error): warn and keep training"},
       {"save_async", "bool", "false",
-       "Write checkpoints on a background thread from a copy in host memory; training stalls only for the copy"},
+       "Write checkpoints on a background thread from a copy in host memory, taken while the next batch trains"},
       {"save_weights_only", "bool", "false", "Save only the model's weights"},
       {"save_metrics", "bool", "false",
        "Keep the train and eval metrics' state in checkpoints, so a resumed run's metrics continue exactly"},

@@ -42,6 +42,12 @@ void copy_bytes(const c10::Storage& from, const c10::Storage& to) {
   bytes(to).copy_(bytes(from));
 }
 
+std::string key_text(const c10::IValue& key) {
+  if (key.isString()) return key.toStringRef();
+  if (key.isInt()) return std::to_string(key.toInt());
+  return key.tagKind();
+}
+
 }  // namespace
 
 size_t CheckpointSnapshot::staged_bytes() const {
@@ -50,14 +56,25 @@ size_t CheckpointSnapshot::staged_bytes() const {
   return total;
 }
 
-c10::IValue CheckpointSnapshot::take(const c10::IValue& tree) {
+size_t CheckpointSnapshot::deferred_bytes() const {
+  size_t total = 0;
+  for (const auto& copy : deferred_) total += copy.from.nbytes();
+  return total;
+}
+
+c10::IValue CheckpointSnapshot::take(const c10::IValue& tree) { return take(tree, {}); }
+
+c10::IValue CheckpointSnapshot::take(const c10::IValue& tree, const StorageSet& later) {
   // Last snapshot's buffers by size, each list in the order the tree met them: a tree that keeps
   // its shapes gets every storage the buffer it had before, and one that gains or loses an entry
   // still reuses the buffers of the rest.
   std::map<std::pair<size_t, bool>, std::deque<Buffer>> unused;
   for (auto& buffer : staging_) unused[{buffer.storage.nbytes(), buffer.pinned}].push_back(std::move(buffer));
   staging_.clear();
+  deferred_.clear();
+  watched_.clear();
   std::unordered_map<const c10::StorageImpl*, c10::Storage> staged;  // source storage -> its copy
+  StorageSet deferred_sources;
   const auto stage = [&](const at::Tensor& t) -> c10::Storage {
     const c10::Storage& source = t.storage();
     if (auto found = staged.find(source.unsafeGetStorageImpl()); found != staged.end()) return found->second;
@@ -75,40 +92,76 @@ c10::IValue CheckpointSnapshot::take(const c10::IValue& tree) {
       ++allocations_;
     }
     const auto& buffer = staging_.back();
-    copy_bytes(source, buffer.storage);
+    // A GPU copy stays here: it needs this thread's device and stream.
+    if (source.device().is_cpu() && later.count(source.unsafeGetStorageImpl()) != 0) {
+      deferred_.push_back({source, buffer.storage});
+      deferred_sources.insert(source.unsafeGetStorageImpl());
+    } else {
+      copy_bytes(source, buffer.storage);
+    }
     staged.emplace(source.unsafeGetStorageImpl(), buffer.storage);
     return buffer.storage;
   };
 
+  std::string path;  // of the value being copied, for copy_later()'s report
   const auto copy = [&](const auto& self, const c10::IValue& value) -> c10::IValue {
+    const auto child = [&](const std::string& name, const c10::IValue& item) {
+      const size_t size = path.size();
+      if (!path.empty()) path += '/';
+      path += name;
+      auto result = self(self, item);
+      path.resize(size);
+      return result;
+    };
     if (value.isTensor()) {
       const at::Tensor& t = value.toTensor();
       if (!can_stage(t)) return value;
+      auto storage = stage(t);
+      // Inference tensors keep no version counter.
+      if (deferred_sources.count(t.storage().unsafeGetStorageImpl()) != 0 && !t.is_inference()) {
+        watched_.push_back({path, t, t._version()});
+      }
       return at::empty({0}, at::TensorOptions().dtype(t.scalar_type()))
-          .set_(stage(t), t.storage_offset(), t.sizes(), t.strides());
+          .set_(std::move(storage), t.storage_offset(), t.sizes(), t.strides());
     }
     if (value.isGenericDict()) {
       const auto dict = value.toGenericDict();
       c10::impl::GenericDict out(dict.keyType(), dict.valueType());
       out.reserve(dict.size());
-      for (const auto& entry : dict) out.insert(entry.key(), self(self, entry.value()));
+      for (const auto& entry : dict) out.insert(entry.key(), child(key_text(entry.key()), entry.value()));
       return out;
     }
     if (value.isList()) {
       c10::impl::GenericList out(value.toList().elementType());
       const auto items = value.toListRef();
       out.reserve(items.size());
-      for (const c10::IValue& item : items) out.push_back(self(self, item));
+      for (size_t i = 0; i < items.size(); ++i) out.push_back(child(std::to_string(i), items[i]));
       return out;
     }
     if (value.isTuple()) {
       std::vector<c10::IValue> items;
-      for (const auto& item : value.toTupleRef().elements()) items.push_back(self(self, item));
+      const auto& elements = value.toTupleRef().elements();
+      for (size_t i = 0; i < elements.size(); ++i) items.push_back(child(std::to_string(i), elements[i]));
       return c10::ivalue::Tuple::create(std::move(items));
     }
     return value;
   };
   return copy(copy, tree);  // buffers left in `unused` belonged to storages the tree no longer has
+}
+
+std::vector<std::string> CheckpointSnapshot::copy_later() {
+  // One plain memcpy per storage: this runs beside the training thread, whose intra-op pool it
+  // should not compete for.
+  for (const auto& copy : deferred_) {
+    if (copy.from.nbytes() > 0) std::memcpy(copy.to.data(), copy.from.data(), copy.from.nbytes());
+  }
+  std::vector<std::string> changed;
+  for (const auto& watched : watched_) {
+    if (watched.tensor._version() != watched.version) changed.push_back(watched.path);
+  }
+  deferred_.clear();  // the live storages are no longer needed
+  watched_.clear();
+  return changed;
 }
 
 }  // namespace tempo

@@ -14,14 +14,25 @@
 // Tensors on a GPU are staged in (pinned, where CUDA is present) host memory, so the file names
 // "cpu" as their location.
 //
+// Deferred copies: take(tree, later) copies everything except the CPU storages in `later` and
+// only assigns those their staging memory; copy_later() (on another thread, say) fills it. The
+// snapshot is then consistent only if nothing changed those storages in between: save_async
+// defers the parameters and the optimizer state, which only the optimizer step changes, so that
+// their copy overlaps the next batch's forward and backward (the trainer waits for it before the
+// step, through State::checkpoint_copy). copy_later() checks each deferred tensor's version
+// counter, which every in-place change through ATen bumps, and names those that moved.
+//
 // Not thread-safe; the caller guarantees that no one still reads the previous snapshot when it
-// takes the next one (its staging memory is overwritten).
+// takes the next one (its staging memory is overwritten), and that copy_later() runs once after
+// take() and before the snapshot is read.
 #pragma once
 
 #include <ATen/core/ivalue.h>
 #include <c10/core/Storage.h>
 
 #include <cstddef>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace tempo {
@@ -30,6 +41,14 @@ class CheckpointSnapshot {
  public:
   // A copy of `tree` whose tensors live in this object's staging memory.
   c10::IValue take(const c10::IValue& tree);
+  // The same, leaving the copy of the CPU storages in `later` to copy_later().
+  using StorageSet = std::unordered_set<const c10::StorageImpl*>;
+  c10::IValue take(const c10::IValue& tree, const StorageSet& later);
+  // Copies what take() left for later. Returns the tree paths ("state/model/fc.weight") of the
+  // deferred tensors changed in place since take(), whose copy may be torn; empty when none was.
+  std::vector<std::string> copy_later();
+  // Bytes take() left for copy_later().
+  size_t deferred_bytes() const;
 
   // Staging memory held, in bytes, and how many staging buffers were allocated so far (a run
   // whose tree keeps its shapes allocates only during its first snapshot).
@@ -44,9 +63,20 @@ class CheckpointSnapshot {
     c10::Storage storage;
     bool pinned = false;
   };
+  struct Deferred {
+    c10::Storage from;  // keeps the live storage alive until copied
+    c10::Storage to;
+  };
+  struct Watched {
+    std::string path;
+    at::Tensor tensor;
+    int64_t version = 0;
+  };
   // In the order in which the last take() met each distinct storage of the tree.
   std::vector<Buffer> staging_;
   size_t allocations_ = 0;
+  std::vector<Deferred> deferred_;
+  std::vector<Watched> watched_;
 };
 
 }  // namespace tempo

@@ -24,6 +24,7 @@
 
 #include "data/batch.h"
 #include "metrics/metric.h"
+#include "state/copy_fence.h"
 #include "state/stateful.h"
 #include "time/time_quantity.h"
 #include "time/timestamp.h"
@@ -87,6 +88,10 @@ class State {
   // The global L2 norm of the gradients before clipping, from AFTER_TRAIN_BATCH of each batch on;
   // unset when no clipping is configured.
   std::optional<double> grad_norm;
+  // save_async's copies of the parameters and optimizer state still running beside training (see
+  // state/copy_fence.h): the trainer waits for them before the optimizer step; a callback that
+  // changes parameters or optimizer state in place calls checkpoint_copy.wait() first.
+  CopyFence checkpoint_copy;
 
   // Metrics (metrics/metric.h), Composer's: train_metrics is {name: Metric}, from
   // model->metrics(true), reset before and updated after every training batch;

@@ -261,6 +261,7 @@ void Trainer::fit() {
   try {
     train_loop();
   } catch (...) {
+    state.checkpoint_copy.wait();
     // Not even a failed fit() leaves a checkpoint being written behind it; the first error stands.
     auto savers = options_.callbacks();
     if (checkpoint_saver_) savers.push_back(checkpoint_saver_);
@@ -444,6 +445,9 @@ void Trainer::train_batch() {
   }
   engine_->run_event(Event::AFTER_TRAIN_BATCH);
 
+  // A save_async snapshot may still be copying the parameters and optimizer state that the step
+  // is about to change; its copy ran beside this batch's forward and backward.
+  state.checkpoint_copy.wait();
   if (state.scaler) {
     bool skipped = false;
     for (auto& optimizer : state.optimizers) skipped = !state.scaler->step(*optimizer) || skipped;

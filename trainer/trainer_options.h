@@ -81,8 +81,9 @@ struct TrainerOptions {
   TORCH_ARG(bool, save_overwrite) = false;
   // A failed save (disk full, I/O error) warns on stderr and training continues (default: it stops the run).
   TORCH_ARG(bool, save_ignore_errors) = false;
-  // Write checkpoints on a background thread from a copy in host memory: training stalls only for
-  // the copy (CheckpointSaverOptions::save_async).
+  // Write checkpoints on a background thread from a copy in host memory, the parameters and
+  // optimizer state copied while the next batch's forward and backward run
+  // (CheckpointSaverOptions::save_async).
   TORCH_ARG(bool, save_async) = false;
   // Checkpoints hold the train and eval metrics' accumulators (state/train_metrics,
   // state/eval_metrics), so a resumed run's metrics continue exactly; off (Composer's default):

@@ -2,7 +2,9 @@
 // in the files it leaves (bytes, rotation, latest link) and in how a run resumes from them, write
 // the state as it was at the checkpoint event however training moves on meanwhile, keep one save
 // in flight at a time, and report failures at the next event or at the end of fit(), which returns
-// only once the last checkpoint is durable.
+// only once the last checkpoint is durable. The copy of the parameters and optimizer state runs
+// beside the next batch: the optimizer step must wait for it, and a change made during it by
+// anything else must fail that save rather than write a torn checkpoint.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -105,20 +107,54 @@ std::map<std::string, torch::Tensor> named_weights(const State& state) {
   return out;
 }
 
-// Runs `fn` at BATCH_END of batch `at`.
-class AtBatchEnd : public Callback {
+// Runs `fn` at `event` of batch `at`.
+class AtBatch : public Callback {
  public:
-  AtBatchEnd(int64_t at, std::function<void(State&)> fn) : at_(at), fn_(std::move(fn)) {}
+  AtBatch(Event event, int64_t at, std::function<void(State&)> fn) : event_(event), at_(at), fn_(std::move(fn)) {}
 
  protected:
-  void on_batch_end(State& state, Logger&) override {
-    if (state.timestamp.batch() == at_) fn_(state);
+  void on_event(Event event, State& state, Logger&) override {
+    if (event == event_ && state.timestamp.batch() == at_) fn_(state);
   }
 
  private:
+  Event event_;
   int64_t at_;
   std::function<void(State&)> fn_;
 };
+
+// A model with one large parameter used cheaply: copying it and its Adam state (48 MB) takes far
+// longer than a batch's forward and backward here, so an optimizer step that did not wait for
+// save_async's copy would change them mid-copy (plain Adam's in-place updates bump the version
+// counters the copy checks, and the checkpoint would not hold its batch's weights).
+class BigTableNet : public Model {
+ public:
+  BigTableNet() : fc(register_module("fc", torch::nn::Linear(8, 2))) {
+    table = register_parameter("table", torch::randn({int64_t{4} << 20}).mul_(0.01));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override { return fc(x) + table.narrow(0, 0, 2); }
+
+  torch::nn::Linear fc;
+  torch::Tensor table;
+};
+
+std::unique_ptr<Trainer> big_table_run(const std::string& duration, std::vector<std::shared_ptr<Callback>> callbacks) {
+  torch::manual_seed(7);
+  auto model = std::make_shared<BigTableNet>();
+  auto adam = std::make_shared<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-2));
+  return std::make_unique<Trainer>(TrainerOptions()
+                                       .model(model)
+                                       .train_dataloader(loader(blobs(24), 4))
+                                       .optimizers({adam})
+                                       .callbacks(std::move(callbacks))
+                                       .max_duration(duration)
+                                       .seed(42)
+                                       .run_name("big-table"));
+}
+
+torch::Tensor saved_table(const std::string& path) {
+  return read_checkpoint(path).toGenericDict().at("state").toGenericDict().at("model").toGenericDict().at("table").toTensor();
+}
 
 // Records when each BATCH_CHECKPOINT reached it, by batch.
 class CheckpointClock : public Callback {
@@ -222,8 +258,8 @@ TEST_SUITE("callbacks") {
                                                        .save_async(true));
     std::map<std::string, torch::Tensor> at_2, at_3;
     bool in_flight_at_3 = false, file_at_3 = true;
-    auto record_2 = std::make_shared<AtBatchEnd>(2, [&](State& state) { at_2 = named_weights(state); });
-    auto check_3 = std::make_shared<AtBatchEnd>(3, [&](State& state) {
+    auto record_2 = std::make_shared<AtBatch>(Event::BATCH_END, 2, [&](State& state) { at_2 = named_weights(state); });
+    auto check_3 = std::make_shared<AtBatch>(Event::BATCH_END, 3, [&](State& state) {
       in_flight_at_3 = saver->save_in_flight();
       file_at_3 = fs::exists(dir / "ba2.pt");
       at_3 = named_weights(state);
@@ -262,7 +298,7 @@ TEST_SUITE("callbacks") {
     auto saver = std::make_shared<CheckpointSaver>(
         CheckpointSaverOptions().folder(dir.path()).filename("ba{batch}.pt").save_interval("1ba").save_async(true));
     bool first_durable_after_second_started = false;
-    auto probe = std::make_shared<AtBatchEnd>(3, [&](State&) { first_durable_after_second_started = fs::exists(dir / "ba1.pt"); });
+    auto probe = std::make_shared<AtBatch>(Event::BATCH_END, 3, [&](State&) { first_durable_after_second_started = fs::exists(dir / "ba1.pt"); });
     auto run = make_run(blobs(12), "3ba", 42, 7, {before, saver, after, probe});
     std::thread opener([&] {
       if (io.writer_waiting()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -365,5 +401,56 @@ TEST_SUITE("callbacks") {
     auto saver = std::dynamic_pointer_cast<CheckpointSaver>(callbacks.front());
     REQUIRE(saver);
     CHECK(saver->options().save_async());
+  }
+
+  TEST_CASE("the optimizer step waits for save_async's copy: each checkpoint holds its batch's weights") {
+    TempDir dir;
+    auto saver = std::make_shared<CheckpointSaver>(
+        CheckpointSaverOptions().folder(dir.path()).filename("ba{batch}.pt").save_interval("2ba").save_async(true));
+    std::map<int64_t, torch::Tensor> tables;
+    std::vector<std::shared_ptr<Callback>> callbacks{saver};
+    for (int64_t batch : {2, 4, 6}) {
+      callbacks.push_back(std::make_shared<AtBatch>(Event::BATCH_END, 
+          batch, [&tables, batch](State& state) { tables[batch] = named_weights(state).at("table"); }));
+    }
+    auto trainer = big_table_run("6ba", callbacks);
+    trainer->fit();  // a step during a copy would fail a save, and fit() with it
+    REQUIRE(tables.size() == 3);
+    for (const auto& [batch, table] : tables) {
+      CAPTURE(batch);
+      CHECK(torch::equal(saved_table(dir / ("ba" + std::to_string(batch) + ".pt")), table));
+    }
+    CHECK_FALSE(torch::equal(tables.at(2), tables.at(4)));  // the table does train
+  }
+
+  TEST_CASE("a callback changing a parameter while save_async copies it fails that save, naming the tensor") {
+    for (const bool waits : {false, true}) {
+      CAPTURE(waits);
+      TempDir dir;
+      auto saver = std::make_shared<CheckpointSaver>(
+          CheckpointSaverOptions().folder(dir.path()).filename("ba{batch}.pt").save_interval("2ba").save_async(true));
+      torch::Tensor at_2;
+      auto record = std::make_shared<AtBatch>(Event::BATCH_END, 2, [&](State& state) { at_2 = named_weights(state).at("table"); });
+      // Right after the saver's event, while the copy it started runs (microseconds against tens of
+      // milliseconds); waiting for the copy first is the documented way.
+      auto edit = std::make_shared<AtBatch>(Event::BATCH_CHECKPOINT, 2, [&](State& state) {
+        if (waits) state.checkpoint_copy.wait();
+        torch::NoGradGuard no_grad;
+        state.model->named_parameters()["table"].add_(1.0);
+      });
+      auto trainer = big_table_run("4ba", {record, saver, edit});
+      if (!waits) {
+        CHECK_THROWS_WITH_AS(trainer->fit(),
+                             doctest::Contains("'state/model/table' changed in place while the checkpoint of batch 2 "
+                                               "was copied from it, so that checkpoint was not written"),
+                             Error);
+        CHECK_FALSE(fs::exists(dir / "ba2.pt"));
+        CHECK(files_in(dir.path()).empty());  // no temporary left either
+      } else {
+        trainer->fit();
+        CHECK(torch::equal(saved_table(dir / "ba2.pt"), at_2));
+        CHECK(fs::exists(dir / "ba4.pt"));
+      }
+    }
   }
 }

@@ -1,6 +1,8 @@
 // CheckpointSnapshot: what the background writer of save_async writes from. It must pickle to the
 // same bytes as the live tree, keep tensors that share a storage sharing one, stay unchanged when
 // the live state moves on, and copy into the same staging buffers from one snapshot to the next.
+// A deferred copy (save_async overlapping the parameters' copy with the next batch) must read the
+// live storage only when copy_later() runs, and name the tensors changed in place before that.
 #include <doctest/doctest.h>
 
 #include <torch/torch.h>
@@ -104,5 +106,39 @@ TEST_SUITE("state") {
     const auto third = snapshot.take(live.tree);
     CHECK(snapshot.allocations() == 5);
     CHECK(at_path(third, "strided").storage().data() == flat_memory);
+  }
+
+  TEST_CASE("a deferred copy reads the live storages when copy_later runs and names tensors changed before") {
+    torch::manual_seed(5);
+    Live live;
+    CheckpointSnapshot snapshot;
+    const CheckpointSnapshot::StorageSet later{live.weight.storage().unsafeGetStorageImpl()};
+    const auto copy = snapshot.take(live.tree, later);
+    CHECK(snapshot.deferred_bytes() == live.weight.nbytes());
+    CHECK(snapshot.staged_bytes() == live.weight.nbytes() + live.flat.nbytes() + live.bytes.nbytes());
+    // What is not deferred was copied by take(): changing it now leaves the snapshot alone.
+    live.flat.zero_();
+    CHECK(at_path(copy, "strided")[1].item<int64_t>() == 14);
+    // The deferred storage is read by copy_later(), which finds nothing changed since take().
+    CHECK(snapshot.copy_later().empty());
+    CHECK(snapshot.deferred_bytes() == 0);
+    CHECK(torch::equal(at_path(copy, "weight"), live.weight));
+    CHECK(torch::equal(at_path(copy, "row"), live.row));
+    std::vector<at::Tensor> live_storages, copy_storages;
+    live.flat.copy_(torch::arange(100, torch::kLong));
+    CHECK(pickled(copy, copy_storages) == pickled(live.tree, live_storages));
+
+    // An in-place change between take() and copy_later(): the weight and its view (which shares
+    // its version counter) are named by their paths in the tree; the bytes are not trusted.
+    const auto again = snapshot.take(live.tree, later);
+    {
+      torch::NoGradGuard no_grad;
+      live.weight.mul_(2.0);
+    }
+    CHECK(snapshot.copy_later() == std::vector<std::string>{"state/weight", "state/row"});
+    // Tensors that are not deferred are never watched: changing them is not reported.
+    const auto third = snapshot.take(live.tree, later);
+    live.flat.add_(1);
+    CHECK(snapshot.copy_later().empty());
   }
 }
