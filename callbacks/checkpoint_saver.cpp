@@ -119,8 +119,6 @@ CheckpointProgressFn saving_progress(Logger* logger, const std::string& path) {
   return [logger, path](uint64_t done, uint64_t total) { logger->log_checkpoint_progress({"saving", path, done, total}); };
 }
 
-}  // namespace
-
 // The storages only the optimizer step changes, whose copy save_async overlaps with the next
 // batch's forward and backward: the parameters and every tensor of the optimizers' state.
 // Buffers (BatchNorm's running statistics, ...) change in the forward pass, so they are copied at
@@ -153,6 +151,8 @@ CheckpointSnapshot::StorageSet step_only_storages(const State& state, const c10:
   }
   return storages;
 }
+
+}  // namespace
 
 // One background save: everything the writer thread needs is copied in here before it starts, and
 // the training thread reads the outcome only after joining it, so the two share nothing else.
