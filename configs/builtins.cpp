@@ -1,6 +1,8 @@
-// tempo's built-in parts and their schemas. Each schema's defaults are those of the options
-// struct the factory fills (MlpOptions, CheckpointSaverOptions, torch's AdamOptions...), so a
-// resolved config states exactly what runs.
+// tempo's built-in parts and their schemas. A part whose options struct has a description
+// (configs/option_descriptions.h: MlpOptions, CnnOptions, DataLoaderOptions,
+// CheckpointSaverOptions) takes its schema and its builder from it; the others' schemas are written
+// here with the defaults of what their factories call (torch's AdamOptions...), so a resolved
+// config states exactly what runs.
 #include <torch/torch.h>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "callbacks/nan_monitor.h"
 #include "callbacks/speed_monitor.h"
 #include "callbacks/threshold_stopper.h"
+#include "configs/option_descriptions.h"
 #include "configs/registry.h"
 #include "configs/synthetic_dataset.h"
 #include "data/data_loader.h"
@@ -25,24 +28,19 @@ namespace tempo::config {
 
 namespace {
 
-const Schema kLoaderKeys = {
-    {"batch_size", "int", "64", "Samples per batch"},
-    {"shuffle", "bool", "false", "Reshuffle every epoch (from the run's seed)"},
-    {"drop_last", "bool", "false", "Drop the short last batch"},
-    {"prefetch", "bool", "true", "Prepare the next batch on a background thread while one trains"},
-};
+// A config's loader batches 64 samples unless told otherwise (DataLoaderOptions' C++ default is 1).
+DataLoaderOptions config_loader_defaults() { return DataLoaderOptions().batch_size(64); }
 
 Schema with_loader_keys(Schema schema) {
-  schema.insert(schema.end(), kLoaderKeys.begin(), kLoaderKeys.end());
+  const auto loader = data_loader_description().schema(config_loader_defaults());
+  schema.insert(schema.end(), loader.begin(), loader.end());
   return schema;
 }
 
 std::shared_ptr<DataLoader> make_loader(std::shared_ptr<Dataset> dataset, const Args& a) {
-  return std::make_shared<DataLoader>(std::move(dataset), DataLoaderOptions()
-                                                              .batch_size(a.get<int64_t>("batch_size"))
-                                                              .shuffle(a.get<bool>("shuffle"))
-                                                              .drop_last(a.get<bool>("drop_last"))
-                                                              .prefetch(a.get<bool>("prefetch")));
+  auto options = config_loader_defaults();
+  data_loader_description().read(a.node(), options);
+  return std::make_shared<DataLoader>(std::move(dataset), options);
 }
 
 std::pair<double, double> betas(const Args& a) {
@@ -57,7 +55,7 @@ std::pair<double, double> betas(const Args& a) {
 // Fused by default: the same results as torch::optim's step, bit for bit, several times faster on
 // the CPU (benchmarks/bench_optimizer_step.cpp); parameters it cannot fuse (CUDA) take the plain step.
 constexpr const char* kFusedHelp =
-    "One vectorised, multi-threaded pass over flat buffers (optim/fused_*.h), same results; false: torch::optim's step";
+    "One vectorised, multi-threaded pass over flat buffers, same results; `false`: torch::optim's step";
 
 template <typename Fused, typename Plain, typename Options>
 std::shared_ptr<torch::optim::Optimizer> fused_or_plain(const Args& a, const std::vector<at::Tensor>& params,
@@ -87,25 +85,13 @@ void register_builtins(Registry& r) {
   register_builtin_loggers(r);
   if (!r.models.contains("mlp")) {
     r.add_model("mlp", [](const Args& a) -> std::shared_ptr<Model> {
-      return std::make_shared<Mlp>(MlpOptions()
-                                       .in_features(a.get<int64_t>("in_features"))
-                                       .hidden(a.get<std::vector<int64_t>>("hidden"))
-                                       .num_classes(a.get<int64_t>("num_classes"))
-                                       .dropout(a.get<double>("dropout")));
-    }, Schema{{"in_features", "int", "784", "Inputs per sample (flattened)"},
-              {"hidden", "list[int]", "[256]", "Widths of the hidden layers"},
-              {"num_classes", "int", "10", "Output logits"},
-              {"dropout", "float", "0.0", "Dropout after each hidden layer"}});
+      return std::make_shared<Mlp>(mlp_description().read(a.node()));
+    }, mlp_description().schema());
   }
   if (!r.models.contains("cnn")) {
     r.add_model("cnn", [](const Args& a) -> std::shared_ptr<Model> {
-      return std::make_shared<Cnn>(CnnOptions()
-                                       .channels(a.get<int64_t>("channels"))
-                                       .hidden(a.get<int64_t>("hidden"))
-                                       .num_classes(a.get<int64_t>("num_classes")));
-    }, Schema{{"channels", "int", "1", "Input channels of the 28x28 images"},
-              {"hidden", "int", "128", "Width of the hidden linear layer"},
-              {"num_classes", "int", "10", "Output logits"}});
+      return std::make_shared<Cnn>(cnn_description().read(a.node()));
+    }, cnn_description().schema());
   }
   if (!r.datasets.contains("fashion_mnist")) {
     r.add_dataset("fashion_mnist", [](const Args& a) {
@@ -163,32 +149,8 @@ void register_builtins(Registry& r) {
   }
   if (!r.callbacks.contains("checkpoint_saver")) {
     r.add_callback("checkpoint_saver", [](const Args& a) -> std::shared_ptr<Callback> {
-      return std::make_shared<CheckpointSaver>(CheckpointSaverOptions()
-                                                   .folder(a.get<std::string>("folder"))
-                                                   .filename(a.get<std::string>("filename"))
-                                                   .latest_filename(a.get<std::string>("latest_filename"))
-                                                   .save_interval(a.get<Time>("save_interval"))
-                                                   .num_checkpoints_to_keep(a.get<int64_t>("num_checkpoints_to_keep"))
-                                                   .weights_only(a.get<bool>("weights_only"))
-                                                   .overwrite(a.get<bool>("overwrite"))
-                                                   .ignore_errors(a.get<bool>("ignore_errors"))
-                                                   .best_metric(a.get<std::string>("best_metric"))
-                                                   .best_comparator(a.get<std::string>("best_comparator"))
-                                                   .best_filename(a.get<std::string>("best_filename"))
-                                                   .save_async(a.get<bool>("save_async")));
-    }, Schema{{"folder", "string", "\"{run_name}/checkpoints\"", "Folder for checkpoints (format string)"},
-              {"filename", "string", "ep{epoch}-ba{batch}-rank{rank}.pt", "Checkpoint file name (format string)"},
-              {"latest_filename", "string", "latest-rank{rank}.pt", "Link to the newest; empty: none"},
-              {"save_interval", "interval", "1ep", "How often to save"},
-              {"num_checkpoints_to_keep", "int", "-1", "Newest checkpoints to keep; -1: all"},
-              {"weights_only", "bool", "false", "Save only the model's weights"},
-              {"overwrite", "bool", "false", "Allow replacing an earlier run's checkpoints"},
-              {"ignore_errors", "bool", "false", "On a failed save (disk full, I/O error): warn and keep training"},
-              {"best_metric", "string", "\"\"", "Keep the best checkpoint by this metric, <label>/<name> (eval/Accuracy); empty: off"},
-              {"best_comparator", "string", "\"\"", "greater or less; empty: less for loss/error/perplexity, else greater"},
-              {"best_filename", "string", "best-rank{rank}.pt", "Name of the best checkpoint (format string)"},
-              {"save_async", "bool", "false",
-               "Write checkpoints on a background thread from a copy in host memory, taken while the next batch trains"}});
+      return std::make_shared<CheckpointSaver>(checkpoint_saver_description().read(a.node()));
+    }, checkpoint_saver_description().schema());
   }
   if (!r.callbacks.contains("lr_monitor")) {
     r.add_callback("lr_monitor", [](const Args&) -> std::shared_ptr<Callback> { return std::make_shared<LRMonitor>(); },

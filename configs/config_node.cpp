@@ -284,6 +284,12 @@ std::string ConfigNode::emit() const {
   return std::string(out.c_str()) + "\n";
 }
 
+std::string yaml_scalar(const std::string& value) {
+  YAML::Emitter out;
+  out << value;
+  return out.c_str();
+}
+
 std::string ConfigNode::where() const { return locate(*impl_->source, impl_->path, false); }
 std::string ConfigNode::where_key() const { return locate(*impl_->source, impl_->path, true); }
 

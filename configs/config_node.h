@@ -72,6 +72,10 @@ class ConfigNode {
   std::shared_ptr<Impl> impl_;
 };
 
+// `value` as a YAML scalar that reads back as this string: quoted where YAML needs it ("",
+// "{run_name}/x", "true"), plain otherwise.
+std::string yaml_scalar(const std::string& value);
+
 // Defined in config_node.cpp; declared here so every user sees the specialisations.
 template <> bool ConfigNode::as<bool>() const;
 template <> int64_t ConfigNode::as<int64_t>() const;

@@ -7,6 +7,7 @@
 
 #include "callbacks/callback.h"
 #include "callbacks/logger.h"
+#include "configs/option_descriptions.h"
 #include "configs/run_config.h"
 #include "data/data_loader.h"
 #include "state/model.h"
@@ -62,8 +63,9 @@ std::vector<ConfigNode> entries(const ConfigNode& section) {
 
 TrainerOptions RunConfig::build(const Registry& registry) const {
   const ConfigNode& r = resolved_;
-  const auto seed = r.child("seed").as<uint64_t>();
-  seed_all(seed);  // before the model exists, so its initial weights follow the seed
+  TrainerOptions options;
+  trainer_description().read(r, options);  // every trainer key but the parts, each parsed once
+  seed_all(*options.seed());  // before the model exists, so its initial weights follow the seed
 
   auto model = build_part(r.child("model"), registry.models, [](const auto& f, const Args& a) { return f(a); });
   auto train = build_part(r.child("train_loader"), registry.datasets, [](const auto& f, const Args& a) { return f(a); });
@@ -90,53 +92,13 @@ TrainerOptions RunConfig::build(const Registry& registry) const {
   for (const auto& entry : entries(r.child("loggers"))) {
     loggers.push_back(build_part(entry, registry.loggers, [](const auto& f, const Args& a) { return f(a); }));
   }
-
-  auto options = TrainerOptions()
-                     .model(model)
-                     .train_dataloader(train)
-                     .eval_dataloader(eval)
-                     .optimizers(optimizers)
-                     .schedulers(schedulers)
-                     .scale_schedule_ratio(r.child("scale_schedule_ratio").as<double>())
-                     .callbacks(callbacks)
-                     .loggers(loggers)
-                     .seed(seed)
-                     .run_name(r.child("run_name").as<std::string>())
-                     .device(r.child("device").as<std::string>())
-                     .precision(parse_precision(r.child("precision").as<std::string>()))
-                     .device_train_microbatch_size(r.child("device_train_microbatch_size").is_null()
-                                                       ? 0
-                                                       : r.child("device_train_microbatch_size").as<int64_t>())
-                     .clipping_type(parse_clipping_type(r.child("clipping_type").as<std::string>()))
-                     .clipping_threshold(r.child("clipping_threshold").is_null()
-                                             ? 0.0
-                                             : r.child("clipping_threshold").as<double>())
-                     .eval_interval(r.child("eval_interval").as<Time>())
-                     .eval_subset_num_batches(r.child("eval_subset_num_batches").as<int64_t>())
-                     .save_folder(r.child("save_folder").as<std::string>())
-                     .save_filename(r.child("save_filename").as<std::string>())
-                     .save_latest_filename(r.child("save_latest_filename").as<std::string>())
-                     .save_interval(r.child("save_interval").as<Time>())
-                     .save_num_checkpoints_to_keep(r.child("save_num_checkpoints_to_keep").as<int64_t>())
-                     .save_overwrite(r.child("save_overwrite").as<bool>())
-                     .save_ignore_errors(r.child("save_ignore_errors").as<bool>())
-                     .save_async(r.child("save_async").as<bool>())
-                     .save_weights_only(r.child("save_weights_only").as<bool>())
-                     .save_metrics(r.child("save_metrics").as<bool>())
-                     .load_path(r.child("load_path").as<std::string>())
-                     .load_weights_only(r.child("load_weights_only").as<bool>())
-                     .load_strict_model_weights(r.child("load_strict_model_weights").as<bool>())
-                     .load_ignore_keys(r.child("load_ignore_keys").as<std::vector<std::string>>())
-                     .autoresume(r.child("autoresume").as<bool>());
-  try {
-    options.max_duration(r.child("max_duration").as<Time>());
-  } catch (const LocatedConfigError&) {
-    throw;
-  } catch (const Error& e) {
-    const auto node = r.child("max_duration");
-    throw LocatedConfigError(fmt::format("{}: max_duration: {}", node.where(), e.what()));
-  }
-  return options;
+  return options.model(model)
+      .train_dataloader(train)
+      .eval_dataloader(eval)
+      .optimizers(optimizers)
+      .schedulers(schedulers)
+      .callbacks(callbacks)
+      .loggers(loggers);
 }
 
 }  // namespace tempo::config

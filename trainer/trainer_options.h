@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "callbacks/callback.h"
+#include "callbacks/checkpoint_saver.h"
 #include "callbacks/interval.h"
 #include "callbacks/logger.h"
 #include "state/grad_scaler.h"
@@ -71,20 +72,21 @@ struct TrainerOptions {
   TORCH_ARG(double, clipping_threshold) = 0.0;
 
   // Checkpointing (Composer's shortcut options): a non-empty save_folder adds one
-  // CheckpointSaver built from the save_* options; more savers can be passed as callbacks.
+  // CheckpointSaver built from the save_* options; more savers can be passed as callbacks. Each
+  // save_X is CheckpointSaverOptions' X (or save_X), with its default and meaning.
   TORCH_ARG(std::string, save_folder);
-  TORCH_ARG(std::string, save_filename) = "ep{epoch}-ba{batch}-rank{rank}.pt";
-  TORCH_ARG(std::string, save_latest_filename) = "latest-rank{rank}.pt";
-  TORCH_ARG(Interval, save_interval) = Time(1, TimeUnit::EPOCH);
-  TORCH_ARG(int64_t, save_num_checkpoints_to_keep) = -1;
-  TORCH_ARG(bool, save_weights_only) = false;
-  TORCH_ARG(bool, save_overwrite) = false;
+  TORCH_ARG(std::string, save_filename) = CheckpointSaverOptions().filename();
+  TORCH_ARG(std::string, save_latest_filename) = CheckpointSaverOptions().latest_filename();
+  TORCH_ARG(Interval, save_interval) = CheckpointSaverOptions().save_interval();
+  TORCH_ARG(int64_t, save_num_checkpoints_to_keep) = CheckpointSaverOptions().num_checkpoints_to_keep();
+  TORCH_ARG(bool, save_weights_only) = CheckpointSaverOptions().weights_only();
+  TORCH_ARG(bool, save_overwrite) = CheckpointSaverOptions().overwrite();
   // A failed save (disk full, I/O error) warns on stderr and training continues (default: it stops the run).
-  TORCH_ARG(bool, save_ignore_errors) = false;
+  TORCH_ARG(bool, save_ignore_errors) = CheckpointSaverOptions().ignore_errors();
   // Write checkpoints on a background thread from a copy in host memory, the parameters and
   // optimizer state copied while the next batch's forward and backward run
   // (CheckpointSaverOptions::save_async).
-  TORCH_ARG(bool, save_async) = false;
+  TORCH_ARG(bool, save_async) = CheckpointSaverOptions().save_async();
   // Checkpoints hold the train and eval metrics' accumulators (state/train_metrics,
   // state/eval_metrics), so a resumed run's metrics continue exactly; off (Composer's default):
   // those sections are empty.

@@ -105,3 +105,44 @@ TEST_CASE("the CLI reports one line on stderr and exits 2 before writing anythin
   CHECK(tempo::testing::run_cli({dir / "absent.yaml"}).err.find("cannot read the config file") != std::string::npos);
 }
 }
+
+TEST_SUITE("configs") {
+TEST_CASE("a CheckpointSaver's bad value names the key as written, under callbacks or as the trainer's save_*") {
+  // Under callbacks: the saver's own key, at its line and column.
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: a, num_checkpoints_to_keep: -3}\n")) ==
+        "run.yaml:11:58: callbacks.checkpoint_saver.num_checkpoints_to_keep: expected -1 (keep all) or a number of "
+        "checkpoints, got -3");
+  // As the trainer's shortcut: the trainer's key.
+  CHECK(config_error(tiny_config("save_folder: ckpt\nsave_num_checkpoints_to_keep: -3\n")) ==
+        "run.yaml:11:31: save_num_checkpoints_to_keep: expected -1 (keep all) or a number of checkpoints, got -3");
+  // In a list of savers: the element's index.
+  CHECK(config_error(tiny_config("callbacks:\n  - checkpoint_saver: {folder: a}\n"
+                                 "  - checkpoint_saver: {folder: b, num_checkpoints_to_keep: -3}\n")) ==
+        "run.yaml:12:60: callbacks.1.checkpoint_saver.num_checkpoints_to_keep: expected -1 (keep all) or a number of "
+        "checkpoints, got -3");
+  // Set by an override: the override.
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: a}\n"),
+                     {"callbacks.checkpoint_saver.num_checkpoints_to_keep=-3"}) ==
+        "override 'callbacks.checkpoint_saver.num_checkpoints_to_keep=-3': "
+        "callbacks.checkpoint_saver.num_checkpoints_to_keep: expected -1 (keep all) or a number of checkpoints, got -3");
+}
+
+TEST_CASE("a CheckpointSaver's names and best metric are checked where they are written") {
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: a, filename: /tmp/x.pt}\n")) ==
+        "run.yaml:11:43: callbacks.checkpoint_saver.filename: expected a name inside the save folder, got the "
+        "absolute \"/tmp/x.pt\"");
+  CHECK(config_error(tiny_config("save_folder: ckpt\nsave_filename: /tmp/x.pt\n")) ==
+        "run.yaml:11:16: save_filename: expected a name inside the save folder, got the absolute \"/tmp/x.pt\"");
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: ''}\n")) ==
+        "run.yaml:11:30: callbacks.checkpoint_saver.folder: expected a name (format string), got \"\"");
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: 'a/{epok}'}\n"))
+            .rfind("run.yaml:11:30: callbacks.checkpoint_saver.folder: format string 'a/{epok}': unknown variable "
+                   "'{epok}'", 0) == 0);
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: a, best_metric: Accuracy}\n")) ==
+        "run.yaml:11:46: callbacks.checkpoint_saver.best_metric: expected <dataloader label>/<metric name> (e.g. "
+        "eval/Accuracy) or \"\", got \"Accuracy\"");
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: a, best_comparator: bigger}\n")) ==
+        "run.yaml:11:50: callbacks.checkpoint_saver.best_comparator: expected greater, gt, less, lt or \"\", got "
+        "\"bigger\"");
+}
+}
