@@ -83,22 +83,33 @@ class Parser {
     return value;
   }
 
-  void enter(std::size_t depth) const {
+  // Past the opening bracket of an object or array at `depth`; true when it closes at once.
+  bool open_container(std::size_t depth, JsonValue& value, JsonValue::Kind kind, char close) {
     if (depth >= options_.max_depth()) fail(fmt::format("nesting deeper than {} levels", options_.max_depth()));
+    ++pos_;
+    value.kind = kind;
+    skip_whitespace();
+    if (peek() != close) return false;
+    ++pos_;
+    return true;
+  }
+
+  // After a member or element: true past a ',', false past the closing bracket.
+  bool another(char close) {
+    skip_whitespace();
+    if (peek() == ',') {
+      ++pos_;
+      return true;
+    }
+    expect(close);
+    return false;
   }
 
   JsonValue parse_object(std::size_t depth) {
-    enter(depth);
-    ++pos_;  // '{'
     JsonValue value;
-    value.kind = JsonValue::Kind::object;
-    skip_whitespace();
-    if (peek() == '}') {
-      ++pos_;
-      return value;
-    }
+    if (open_container(depth, value, JsonValue::Kind::object, '}')) return value;
     std::unordered_set<std::string> keys;  // a linear find() per key would be quadratic
-    while (true) {
+    do {
       skip_whitespace();
       if (peek() != '"') fail("expected a string key");
       const std::size_t key_pos = pos_;
@@ -110,36 +121,17 @@ class Parser {
       expect(':');
       JsonValue member = parse_value(depth + 1);
       value.object.emplace_back(std::move(key), std::move(member));
-      skip_whitespace();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect('}');
-      return value;
-    }
+    } while (another('}'));
+    return value;
   }
 
   JsonValue parse_array(std::size_t depth) {
-    enter(depth);
-    ++pos_;  // '['
     JsonValue value;
-    value.kind = JsonValue::Kind::array;
-    skip_whitespace();
-    if (peek() == ']') {
-      ++pos_;
-      return value;
-    }
-    while (true) {
+    if (open_container(depth, value, JsonValue::Kind::array, ']')) return value;
+    do {
       value.array.push_back(parse_value(depth + 1));
-      skip_whitespace();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect(']');
-      return value;
-    }
+    } while (another(']'));
+    return value;
   }
 
   bool skip_digits() {
