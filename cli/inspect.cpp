@@ -6,15 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <utility>
 
 #include "errors/error.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
+#include "serialization/weights_file.h"
 #include "state/tree.h"
 #include "util/json.h"
 #include "util/number_format.h"
@@ -208,7 +206,7 @@ c10::IValue child(const c10::IValue& v, const char* key) {
 
 // {file_bytes, tensor_count, tensor_bytes, then what the file holds of timestamp (epoch, batch,
 // sample, batch_in_epoch), run_name, rank_zero_seed, tempo_version, torch_version, metadata}.
-TreeDict summarize(const std::string& path, const CheckpointFile& file) {
+TreeDict summarize(const std::string& path, const WeightsFile& file) {
   auto summary = new_tree_dict();
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
@@ -242,7 +240,7 @@ std::string plain_or_quoted(const std::string& s) {
   return plain && !s.empty() ? s : json_quote(s);
 }
 
-void print_text(std::ostream& out, const std::string& path, const CheckpointFile& file, bool all) {
+void print_text(std::ostream& out, const std::string& path, const WeightsFile& file, bool all) {
   const auto summary = summarize(path, file);
   auto line = [&out](const std::string& label, const std::string& value) {
     out << fmt::format("{:<16}{}\n", label, value);
@@ -274,7 +272,7 @@ void print_text(std::ostream& out, const std::string& path, const CheckpointFile
   print_tree(out, file.tree, 0, all);
 }
 
-void print_json(std::ostream& out, const std::string& path, const CheckpointFile& file) {
+void print_json(std::ostream& out, const std::string& path, const WeightsFile& file) {
   auto document = new_tree_dict();
   document.insert("file", path);
   document.insert("format", file.format);
@@ -284,38 +282,7 @@ void print_json(std::ostream& out, const std::string& path, const CheckpointFile
   out << "\n";
 }
 
-// safetensors by name, or by content: a u64 header length, then the JSON header's '{'. A zip
-// (what torch.save writes) starts with "PK" instead.
-bool looks_like_safetensors(const std::string& path) {
-  if (std::filesystem::path(path).extension() == ".safetensors") return true;
-  std::ifstream in(path, std::ios::binary);
-  char head[9] = {};
-  if (!in.read(head, sizeof head)) return false;
-  return !(head[0] == 'P' && head[1] == 'K') && head[8] == '{';
-}
-
-bool has_tempo_anatomy(const c10::IValue& tree) {
-  const auto state = child(tree, "state");
-  for (const char* key : {"model", "timestamp", "metadata", "run_name"})
-    if (!child(state, key).isNone()) return true;
-  return false;
-}
-
 }  // namespace
-
-CheckpointFile open_checkpoint_file(const std::string& path) {
-  CheckpointFile file;
-  if (looks_like_safetensors(path)) {
-    auto dict = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
-    for (auto& [name, tensor] : read_safetensors(path, &file.metadata)) dict.insert(name, tensor);
-    file.format = "safetensors";
-    file.tree = dict;
-    return file;
-  }
-  file.tree = read_checkpoint(path);
-  file.format = has_tempo_anatomy(file.tree) ? "tempo" : "torch";
-  return file;
-}
 
 int run_inspect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   bool json = false, all = false;
@@ -341,7 +308,7 @@ int run_inspect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   const auto& path = files.front();
   try {
-    const auto file = open_checkpoint_file(path);
+    const auto file = open_weights_file(path);
     json ? print_json(out, path, file) : print_text(out, path, file, all);
     return 0;
   } catch (const std::exception& e) {
