@@ -5,9 +5,9 @@
 #include <iostream>
 #include <map>
 
-#include "cli/inspect.h"
 #include "errors/error.h"
 #include "serialization/safetensors.h"
+#include "serialization/weights_file.h"
 #include "state/version.h"
 
 namespace tempo::cli {
@@ -40,7 +40,7 @@ std::string kind_of(const c10::IValue& v) {
 
 // The dict of name -> tensor holding the model's weights in `file`, or CheckpointError saying
 // why there is none.
-NamedTensors model_weights(const std::string& path, const CheckpointFile& file) {
+NamedTensors model_weights(const std::string& path, const WeightsFile& file) {
   const auto& tree = file.tree;
   if (!tree.isGenericDict())
     throw CheckpointError(fmt::format("'{}' holds a {}, not a checkpoint or a model state_dict", path, kind_of(tree)));
@@ -117,7 +117,7 @@ int run_export(const std::vector<std::string>& args, std::ostream& out, std::ost
   const auto& source = positional[0];
   const auto& target = positional[1];
   try {
-    const auto tensors = model_weights(source, open_checkpoint_file(source));
+    const auto tensors = model_weights(source, open_weights_file(source));
     uint64_t bytes = 0;
     for (const auto& [name, tensor] : tensors) bytes += static_cast<uint64_t>(tensor.numel()) * tensor.element_size();
     const std::map<std::string, std::string> metadata{

@@ -5,18 +5,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <utility>
 
 #include "errors/error.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
+#include "serialization/weights_file.h"
 #include "state/tree.h"
+#include "util/json.h"
+#include "util/number_format.h"
 
 namespace tempo::cli {
 namespace {
@@ -59,48 +58,9 @@ std::string human_bytes(uint64_t n) {
   return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
-// The shortest decimal that reads back as the same double, as Python's repr writes it ("2.0", "1e-08").
-std::string double_string(double d) {
-  if (!std::isfinite(d)) return fmt::format("{}", d);
-  int precision = 1;
-  while (precision < 17 && std::strtod(fmt::format("{:.{}g}", d, precision).c_str(), nullptr) != d) ++precision;
-  const auto s = fmt::format("{:.{}g}", d, precision);
-  return s.find_first_of(".e") == std::string::npos ? s + ".0" : s;
-}
-
-size_t utf8_length(const std::string& s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
-  return n;
-}
-
-// A JSON string literal; bytes that are not valid UTF-8 become \u00XX so the document stays valid.
-std::string json_string(const std::string& s) {
-  static const std::map<char, const char*> escapes{
-      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\t', "\\t"}, {'\r', "\\r"}};
-  std::string r = "\"";
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = utf8_length(s, i);
-    const auto escape = escapes.find(static_cast<char>(c));
-    if (escape != escapes.end()) {
-      r += escape->second;
-    } else if (c < 0x20 || n == 0) {
-      r += fmt::format("\\u{:04x}", c);
-    } else {
-      r.append(s, i, n);
-      i += n - 1;
-    }
-    ++i;
-  }
-  return r + "\"";
-}
-
+// Floats as Python's repr writes them, so the output reads like the Python side's ("2.0", "1e-08");
 // JSON has no NaN or infinity: those become strings.
-std::string json_double(double d) { return std::isfinite(d) ? double_string(d) : json_string(double_string(d)); }
+std::string json_double(double d) { return std::isfinite(d) ? format_double_python(d) : json_number(d); }
 
 // A scalar or tensor as text mode shows it; strings quoted unless `quote` is false (dict keys).
 std::string leaf_text(const c10::IValue& v, bool quote = true) {
@@ -111,8 +71,8 @@ std::string leaf_text(const c10::IValue& v, bool quote = true) {
   if (v.isNone()) return "None";
   if (v.isBool()) return v.toBool() ? "true" : "false";
   if (v.isInt()) return std::to_string(v.toInt());
-  if (v.isDouble()) return double_string(v.toDouble());
-  if (v.isString()) return quote ? json_string(v.toStringRef()) : v.toStringRef();
+  if (v.isDouble()) return format_double_python(v.toDouble());
+  if (v.isString()) return quote ? json_quote(v.toStringRef()) : v.toStringRef();
   return "<" + v.tagKind() + ">";
 }
 
@@ -167,7 +127,7 @@ std::optional<std::string> one_line(const c10::IValue& v, bool json) {
   size_t length = 0;
   for (const auto& [key, child] : children_of(v)) {
     if (is_container(child) || child.isTensor() || length > 80) return std::nullopt;
-    parts.push_back((v.isGenericDict() ? json_string(key) + ": " : "") +
+    parts.push_back((v.isGenericDict() ? json_quote(key) + ": " : "") +
                     (json ? scalar_json(child) : leaf_text(child)));
     length += parts.back().size() + 2;
   }
@@ -213,9 +173,9 @@ std::string scalar_json(const c10::IValue& v) {
   }
   if (v.isNone()) return "null";
   if (v.isDouble()) return json_double(v.toDouble());
-  if (v.isString()) return json_string(v.toStringRef());
+  if (v.isString()) return json_quote(v.toStringRef());
   if (v.isBool() || v.isInt()) return leaf_text(v);
-  return json_string("<" + v.tagKind() + ">");
+  return json_quote("<" + v.tagKind() + ">");
 }
 
 // Containers one entry a line, except short ones of scalars, which stay on one line.
@@ -230,7 +190,7 @@ void write_json(std::ostream& out, const c10::IValue& v, size_t indent) {
   out << (object ? "{" : "[");
   for (size_t i = 0; i < children.size(); ++i) {
     out << (i == 0 ? "\n" : ",\n") << margin;
-    if (object) out << json_string(children[i].first) << ": ";
+    if (object) out << json_quote(children[i].first) << ": ";
     write_json(out, children[i].second, indent + 2);
   }
   out << "\n" << std::string(indent, ' ') << (object ? "}" : "]");
@@ -246,7 +206,7 @@ c10::IValue child(const c10::IValue& v, const char* key) {
 
 // {file_bytes, tensor_count, tensor_bytes, then what the file holds of timestamp (epoch, batch,
 // sample, batch_in_epoch), run_name, rank_zero_seed, tempo_version, torch_version, metadata}.
-TreeDict summarize(const std::string& path, const CheckpointFile& file) {
+TreeDict summarize(const std::string& path, const WeightsFile& file) {
   auto summary = new_tree_dict();
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
@@ -277,10 +237,10 @@ std::string bytes_text(uint64_t n) { return n < 1024 ? human_bytes(n) : fmt::for
 std::string plain_or_quoted(const std::string& s) {
   const bool plain =
       std::none_of(s.begin(), s.end(), [](char c) { return c == '"' || static_cast<unsigned char>(c) < 0x20; });
-  return plain && !s.empty() ? s : json_string(s);
+  return plain && !s.empty() ? s : json_quote(s);
 }
 
-void print_text(std::ostream& out, const std::string& path, const CheckpointFile& file, bool all) {
+void print_text(std::ostream& out, const std::string& path, const WeightsFile& file, bool all) {
   const auto summary = summarize(path, file);
   auto line = [&out](const std::string& label, const std::string& value) {
     out << fmt::format("{:<16}{}\n", label, value);
@@ -312,7 +272,7 @@ void print_text(std::ostream& out, const std::string& path, const CheckpointFile
   print_tree(out, file.tree, 0, all);
 }
 
-void print_json(std::ostream& out, const std::string& path, const CheckpointFile& file) {
+void print_json(std::ostream& out, const std::string& path, const WeightsFile& file) {
   auto document = new_tree_dict();
   document.insert("file", path);
   document.insert("format", file.format);
@@ -322,38 +282,7 @@ void print_json(std::ostream& out, const std::string& path, const CheckpointFile
   out << "\n";
 }
 
-// safetensors by name, or by content: a u64 header length, then the JSON header's '{'. A zip
-// (what torch.save writes) starts with "PK" instead.
-bool looks_like_safetensors(const std::string& path) {
-  if (std::filesystem::path(path).extension() == ".safetensors") return true;
-  std::ifstream in(path, std::ios::binary);
-  char head[9] = {};
-  if (!in.read(head, sizeof head)) return false;
-  return !(head[0] == 'P' && head[1] == 'K') && head[8] == '{';
-}
-
-bool has_tempo_anatomy(const c10::IValue& tree) {
-  const auto state = child(tree, "state");
-  for (const char* key : {"model", "timestamp", "metadata", "run_name"})
-    if (!child(state, key).isNone()) return true;
-  return false;
-}
-
 }  // namespace
-
-CheckpointFile open_checkpoint_file(const std::string& path) {
-  CheckpointFile file;
-  if (looks_like_safetensors(path)) {
-    auto dict = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
-    for (auto& [name, tensor] : read_safetensors(path, &file.metadata)) dict.insert(name, tensor);
-    file.format = "safetensors";
-    file.tree = dict;
-    return file;
-  }
-  file.tree = read_checkpoint(path);
-  file.format = has_tempo_anatomy(file.tree) ? "tempo" : "torch";
-  return file;
-}
 
 int run_inspect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   bool json = false, all = false;
@@ -379,7 +308,7 @@ int run_inspect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   const auto& path = files.front();
   try {
-    const auto file = open_checkpoint_file(path);
+    const auto file = open_weights_file(path);
     json ? print_json(out, path, file) : print_text(out, path, file, all);
     return 0;
   } catch (const std::exception& e) {

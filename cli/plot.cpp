@@ -11,8 +11,8 @@
 #include <map>
 
 #include "errors/error.h"
-#include "loggers/json_lines.h"
 #include "plot/png_writer.h"
+#include "util/json.h"
 
 namespace tempo::cli {
 
@@ -79,10 +79,15 @@ std::vector<plot::Panel> panels_from_log(const std::string& path, size_t* num_re
     start = end + 1;
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const auto record = parse_json_line(line, fmt::format("{}:{}", path, line_number));
+    JsonValue record;
+    try {
+      record = parse_json(line, fmt::format("{}:{}", path, line_number));
+    } catch (const JsonError& e) {
+      throw DataError(e.what());
+    }
     const auto* step = record.find("step");
     const auto* metrics = record.find("metrics");
-    if (!step || !metrics || step->kind != JsonNode::Kind::number || metrics->kind != JsonNode::Kind::object) continue;
+    if (!step || !metrics || step->kind != JsonValue::Kind::number || metrics->kind != JsonValue::Kind::object) continue;
     ++records;
     for (const auto& [name, value] : metrics->object) {
       if (starts_with(name, "time/")) continue;

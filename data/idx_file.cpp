@@ -1,6 +1,7 @@
 #include "data/idx_file.h"
 
 #include "errors/error.h"
+#include "util/coding.h"
 
 #include <torch/torch.h>
 #include <zlib.h>
@@ -29,9 +30,7 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
-uint32_t big_endian32(const unsigned char* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
+uint32_t big_endian32(const unsigned char* p) { return static_cast<uint32_t>(decode_be(p, 4)); }
 
 // zlib prefixes its messages with the path, which ours already start with.
 std::string zlib_message(gzFile file, const std::string& path, int* code) {

@@ -11,8 +11,8 @@
 #include <iterator>
 
 #include "errors/error.h"
-#include "loggers/json_lines.h"
 #include "state/state.h"
+#include "util/json.h"
 
 namespace tempo {
 
@@ -33,10 +33,10 @@ void cut_back(const std::string& path, int64_t step) {
     const auto end = text.find('\n', keep);
     if (end == std::string::npos) break;  // a torn last line
     try {
-      const auto record = parse_json_line(std::string_view(text).substr(keep, end - keep), path);
+      const auto record = parse_json(std::string_view(text).substr(keep, end - keep), path);
       const auto* s = record.find("step");
-      if (s && s->kind == JsonNode::Kind::number && s->number > static_cast<double>(step)) break;
-    } catch (const DataError&) {
+      if (s && s->kind == JsonValue::Kind::number && s->number > static_cast<double>(step)) break;
+    } catch (const JsonError&) {
       // not ours to judge: left as it is
     }
     keep = end + 1;
@@ -74,7 +74,7 @@ void FileLogger::log_hyperparameters(const Hyperparameters& hyperparameters) {
   std::string line = fmt::format("{{\"wall_time\": {}, \"hyperparameters\": {{", json_number(unix_time()));
   const char* separator = "";
   for (const auto& [key, value] : hyperparameters) {
-    line += fmt::format("{}{}: {}", separator, json_string(key), json_string(value));
+    line += fmt::format("{}{}: {}", separator, json_quote(key), json_quote(value));
     separator = ", ";
   }
   writer_.add(line + "}}\n");
@@ -90,7 +90,7 @@ void FileLogger::emit() {
       p.step, t.epoch(), t.batch(), t.batch_in_epoch(), t.sample(), json_number(t.total_wct()), json_number(p.wall_time));
   const char* separator = "";
   for (const auto& [name, value] : p.metrics) {
-    line += fmt::format("{}{}: {}", separator, json_string(name), json_number(value));
+    line += fmt::format("{}{}: {}", separator, json_quote(name), json_number(value));
     separator = ", ";
   }
   writer_.add(line + "}}\n");

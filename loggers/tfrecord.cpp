@@ -7,23 +7,10 @@
 #include <iterator>
 
 #include "errors/error.h"
-#include "loggers/crc32c.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 namespace tempo {
-
-namespace {
-
-void put_le(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
-}
-
-uint64_t get_le(std::string_view in, size_t at, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
-  return value;
-}
-
-}  // namespace
 
 std::string tfrecord_frame(std::string_view data) {
   std::string out;
@@ -43,8 +30,8 @@ std::vector<std::string> parse_tfrecords(std::string_view bytes, const std::stri
       throw DataError(fmt::format("{}: record at byte {} is torn: {} bytes left, a header takes 12", context, at,
                                   bytes.size() - at));
     }
-    const uint64_t length = get_le(bytes, at, 8);
-    const auto length_crc = static_cast<uint32_t>(get_le(bytes, at + 8, 4));
+    const uint64_t length = decode_fixed64(bytes.data() + at);
+    const uint32_t length_crc = decode_fixed32(bytes.data() + at + 8);
     if (mask_crc32c(crc32c(bytes.data() + at, 8)) != length_crc) {
       throw DataError(fmt::format("{}: record at byte {}: the CRC of its length does not match", context, at));
     }
@@ -53,7 +40,7 @@ std::vector<std::string> parse_tfrecords(std::string_view bytes, const std::stri
                                   length, bytes.size() - at - 12));
     }
     const auto data = bytes.substr(at + 12, length);
-    const auto data_crc = static_cast<uint32_t>(get_le(bytes, at + 12 + length, 4));
+    const uint32_t data_crc = decode_fixed32(bytes.data() + at + 12 + length);
     if (mask_crc32c(crc32c(data)) != data_crc) {
       throw DataError(fmt::format("{}: record at byte {}: the CRC of its {} data bytes does not match", context, at,
                                   length));

@@ -21,6 +21,7 @@
 #include "serialization/pickle_writer.h"
 #include "serialization/zip_reader.h"
 #include "serialization/zip_writer.h"
+#include "util/checksum.h"
 
 namespace tempo {
 namespace {
@@ -83,12 +84,12 @@ void write_checkpoint(const c10::IValue& tree, const std::string& path, const Ch
     std::future<uint32_t> crc;
     if (size >= kParallelCrcBytes) {
       try {
-        crc = std::async(std::launch::async, [data, size] { return crc32_of(data, size); });
+        crc = std::async(std::launch::async, [data, size] { return crc32(data, size); });
       } catch (const std::system_error&) {  // no thread to be had: checksummed below, in turn
       }
     }
     write_data(data, size);  // should it throw, the future's destructor waits for the checksum
-    const uint32_t sum = crc.valid() ? crc.get() : crc32_of(data, size);
+    const uint32_t sum = crc.valid() ? crc.get() : crc32(data, size);
     zip.end_record(sum);
     integrity.push_back({name, size, sum});
   };
@@ -181,7 +182,7 @@ c10::IValue read_checkpoint(const std::string& path, const CheckpointProgressFn&
       uint32_t crc = 0;
       for (uint64_t at = 0; at < entry.size; at += kProgressSlice) {
         const auto n = static_cast<size_t>(std::min<uint64_t>(kProgressSlice, entry.size - at));
-        crc = crc32_of(bytes + at, n, crc);  // the first touch of these pages: this is the read
+        crc = crc32(bytes + at, n, crc);  // the first touch of these pages: this is the read
         if (progress) progress(std::min(done + at + n, total), total);
       }
       if (crc != entry.crc32) fail("record '" + entry.full_name + "' fails its checksum (file damaged)");

@@ -1,7 +1,5 @@
 #include "serialization/integrity.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <unordered_set>
@@ -9,18 +7,6 @@
 #include "errors/error.h"
 
 namespace tempo {
-
-uint32_t crc32_of(const void* data, size_t size, uint32_t crc) {
-  uLong c = crc;
-  const auto* p = static_cast<const Bytef*>(data);
-  while (size > 0) {
-    const size_t n = std::min<size_t>(size, size_t{1} << 30);
-    c = ::crc32(c, p, static_cast<uInt>(n));
-    p += n;
-    size -= n;
-  }
-  return static_cast<uint32_t>(c);
-}
 
 std::string format_integrity(const std::vector<IntegrityEntry>& entries) {
   std::string out = std::string(kIntegrityFormat) + "\nrecords " + std::to_string(entries.size()) + "\n";

@@ -29,9 +29,6 @@ inline constexpr const char* kIntegrityFormat = "tempo-checkpoint 1";
 // A manifest larger than this is refused before it is read.
 inline constexpr uint64_t kMaxIntegrityRecordSize = uint64_t{16} << 20;
 
-// zlib's CRC-32 of `size` bytes, continuing from `crc` (0 to start).
-uint32_t crc32_of(const void* data, size_t size, uint32_t crc = 0);
-
 struct IntegrityEntry {
   std::string name;  // record name inside the archive, e.g. "data/3"
   uint64_t size = 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "serialization/unpickler.h"
+#include "util/coding.h"
 
 namespace tempo {
 namespace detail {
@@ -80,8 +81,7 @@ c10::IValue Unpickler::run() {
       }
       case 'G': {  // BINFLOAT, big-endian
         const auto b = take(8);
-        uint64_t bits = 0;
-        for (int i = 0; i < 8; ++i) bits = (bits << 8) | static_cast<unsigned char>(b[i]);
+        const uint64_t bits = decode_be(b.data(), 8);
         double d;
         std::memcpy(&d, &bits, sizeof d);
         push(value_item(d));

@@ -7,6 +7,8 @@
 
 #include "errors/error.h"
 #include "serialization/storage_types.h"
+#include "util/coding.h"
+#include "util/utf8.h"
 
 namespace tempo {
 namespace {
@@ -17,20 +19,6 @@ constexpr size_t kBatchSize = 1000;
 
 std::string child_path(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "/" + key;
-}
-
-// Python decodes BINUNICODE as UTF-8, so any other bytes would make the file unloadable there.
-bool valid_utf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : 4;
-    if (extra == 4 || (extra > 0 && c < 0xC2) || extra >= s.size() - i) return false;
-    for (size_t k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += extra + 1;
-  }
-  return true;
 }
 
 class Pickler {
@@ -57,9 +45,7 @@ class Pickler {
 
   void op(char c) { out_ += c; }
   void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
-  void le(uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) out_ += static_cast<char>((v >> (8 * i)) & 0xFF);
-  }
+  void le(uint64_t v, int bytes) { put_le(out_, v, bytes); }
 
   // Python's save_long: the smallest of BININT1, BININT2, BININT, else LONG1 in minimal
   // two's complement.
@@ -75,8 +61,7 @@ class Pickler {
       le(static_cast<uint64_t>(static_cast<uint32_t>(static_cast<int32_t>(v))), 4);
     } else {
       unsigned char bytes[8];
-      for (int i = 0; i < 8; ++i)
-        bytes[i] = static_cast<unsigned char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xFF);
+      encode_le(bytes, static_cast<uint64_t>(v), 8);
       int n = 8;
       while (n > 1 && ((bytes[n - 1] == 0x00 && !(bytes[n - 2] & 0x80)) ||
                        (bytes[n - 1] == 0xFF && (bytes[n - 2] & 0x80))))
@@ -88,7 +73,8 @@ class Pickler {
   }
 
   void string(const std::string& s, const std::string& path) {
-    if (!valid_utf8(s)) fail(path, "holds a string that is not valid UTF-8");
+    // Python decodes BINUNICODE as UTF-8, so any other bytes would make the file unloadable there.
+    if (!is_valid_utf8(s)) fail(path, "holds a string that is not valid UTF-8");
     if (s.size() > 0xFFFFFFFFu) fail(path, "holds a string longer than 4 GiB");
     op('X');
     le(s.size(), 4);
@@ -99,7 +85,7 @@ class Pickler {
     uint64_t bits;
     std::memcpy(&bits, &d, sizeof bits);
     op('G');
-    for (int i = 7; i >= 0; --i) out_ += static_cast<char>((bits >> (8 * i)) & 0xFF);  // big-endian
+    put_be(out_, bits, 8);
   }
 
   void global(const char* module, const char* name) {

@@ -14,7 +14,9 @@
 
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
-#include "serialization/json_header.h"
+#include "util/coding.h"
+#include "util/json.h"
+#include "util/utf8.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors stores little-endian data and this code copies it to memory as is");
@@ -69,6 +71,13 @@ class Fd {
 
 // ---- writing ----------------------------------------------------------------------------------
 
+// `text` as a JSON string; names and metadata must be valid UTF-8, since every reader of the
+// header decodes them so and json_quote would otherwise change them.
+std::string quoted(std::string_view text, const std::string& what) {
+  if (!is_valid_utf8(text)) throw CheckpointError(fmt::format("{}: a name or value is not valid UTF-8", what));
+  return json_quote(text);
+}
+
 // The header text, padded with spaces so that the data buffer starts 8-byte aligned.
 std::string build_header(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
                          const std::string& path) {
@@ -77,7 +86,7 @@ std::string build_header(const NamedTensors& tensors, const std::map<std::string
     header += "\"__metadata__\":{";
     for (const auto& [key, value] : metadata) {
       if (header.back() != '{') header += ',';
-      header += json_quote(key, path + ": metadata key") + ':' + json_quote(value, path + ": metadata value");
+      header += quoted(key, path + ": metadata key") + ':' + quoted(value, path + ": metadata value");
     }
     header += '}';
   }
@@ -96,7 +105,7 @@ std::string build_header(const NamedTensors& tensors, const std::map<std::string
                                         name, c10::toString(tensor.scalar_type())));
     const uint64_t bytes = static_cast<uint64_t>(tensor.numel()) * tensor.element_size();
     if (header.back() != '{') header += ',';
-    header += json_quote(name, path + ": tensor name");
+    header += quoted(name, path + ": tensor name");
     header += fmt::format(":{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}", dtype->name,
                           fmt::join(tensor.sizes(), ","), offset, offset + bytes);
     offset += bytes;
@@ -145,7 +154,7 @@ struct Entry {
 std::string describe_shape(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 uint64_t integer_at(const JsonValue& v, const std::string& where) {
-  if (v.kind != JsonValue::Kind::integer)
+  if (v.kind != JsonValue::Kind::number || !v.integer)
     throw CheckpointError(fmt::format("{} must be integers, found {}", where, to_string(v.kind)));
   if (v.negative) throw CheckpointError(fmt::format("{} must not be negative, found -{}", where, v.magnitude));
   return v.magnitude;
@@ -267,7 +276,7 @@ void write_safetensors(const NamedTensors& tensors, const std::map<std::string, 
   // removes the temporary if anything below throws.
   AtomicFile file(path);
   uint8_t length[8];
-  for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
+  encode_le(length, header.size(), 8);
   file.write(length, 8);
   file.write(header.data(), header.size());
   for (const auto& [name, tensor] : tensors) write_tensor(file, name, tensor);
@@ -291,8 +300,7 @@ NamedTensors read_safetensors(const std::string& path, std::map<std::string, std
                     path, file_size));
   uint8_t length[8];
   read_exact(fd.get(), length, 8, 0, path);
-  uint64_t header_size = 0;
-  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | length[i];
+  const uint64_t header_size = decode_fixed64(length);
   if (header_size > kMaxHeaderBytes)
     throw CheckpointError(
         fmt::format("{}: header length {} exceeds the limit of {} bytes", path, header_size, kMaxHeaderBytes));
@@ -304,7 +312,14 @@ NamedTensors read_safetensors(const std::string& path, std::map<std::string, std
 
   std::map<std::string, std::string> found_metadata;
   const uint64_t data_start = 8 + header_size;
-  const auto entries = parse_header(parse_json(header, path), file_size - data_start, path, &found_metadata);
+  JsonValue root;
+  try {
+    // Sizes and offsets must be exact: integers only.
+    root = parse_json(header, path + " header", JsonReadOptions().integers_only(true));
+  } catch (const JsonError& e) {
+    throw CheckpointError(e.what());
+  }
+  const auto entries = parse_header(root, file_size - data_start, path, &found_metadata);
 
   NamedTensors tensors;
   tensors.reserve(entries.size());

@@ -17,6 +17,7 @@
 
 #include "errors/error.h"
 #include "serialization/pickle_reader.h"
+#include "util/coding.h"
 
 namespace tempo::detail {
 
@@ -84,10 +85,7 @@ class Unpickler {
     return out;
   }
   uint64_t le(size_t n) {
-    const auto b = take(n);
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i) v |= uint64_t{static_cast<unsigned char>(b[i])} << (8 * i);
-    return v;
+    return decode_le(take(n).data(), static_cast<int>(n));
   }
   std::string line() {
     const auto end = bytes_.find('\n', pos_);

@@ -11,7 +11,8 @@
 #include <cstring>
 
 #include "errors/error.h"
-#include "serialization/integrity.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 namespace tempo {
 namespace {
@@ -21,12 +22,9 @@ constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0
 constexpr uint64_t kMaxDirectorySize = uint64_t{64} << 20;
 constexpr uint64_t kEndSize = 22, kCentralSize = 46, kLocalSize = 30, kZip64EndSize = 56, kLocatorSize = 20;
 
-uint16_t u16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t u32(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-         (static_cast<uint32_t>(p[3]) << 24);
-}
-uint64_t u64(const unsigned char* p) { return u32(p) | (static_cast<uint64_t>(u32(p + 4)) << 32); }
+uint16_t u16(const unsigned char* p) { return decode_fixed16(p); }
+uint32_t u32(const unsigned char* p) { return decode_fixed32(p); }
+uint64_t u64(const unsigned char* p) { return decode_fixed64(p); }
 
 std::string quote_name(const std::string& name) {
   std::string out = "'";
@@ -95,7 +93,7 @@ uint32_t ZipReader::read(const ZipEntry& entry, void* dst) const {
   for (uint64_t done = 0; done < entry.size; done += chunk) {
     const auto n = static_cast<size_t>(std::min(chunk, entry.size - done));
     read_at(p + done, n, entry.data_offset + done);
-    crc = crc32_of(p + done, n, crc);
+    crc = crc32(p + done, n, crc);
   }
   return crc;
 }

@@ -3,7 +3,8 @@
 #include <utility>
 
 #include "errors/error.h"
-#include "serialization/integrity.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 namespace tempo {
 namespace {
@@ -38,7 +39,7 @@ class Bytes {
 
  private:
   Bytes& le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    put_le(out_, v, n);
     return *this;
   }
   std::string out_;
@@ -102,7 +103,7 @@ void ZipWriter::end_record(uint32_t crc32) {
 void ZipWriter::write_record(const std::string& name, const void* data, size_t size) {
   begin_record(name, size);
   write_data(data, size);
-  end_record(crc32_of(data, size));
+  end_record(crc32(data, size));
 }
 
 void ZipWriter::finish() {

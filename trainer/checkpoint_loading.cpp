@@ -11,8 +11,7 @@
 #include "callbacks/name_format.h"
 #include "errors/error.h"
 #include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
-#include "state/tree.h"
+#include "serialization/weights_file.h"
 
 namespace tempo {
 namespace fs = std::filesystem;
@@ -27,12 +26,7 @@ CheckpointProgressFn for_path(const LoadProgressFn& progress, const std::string&
 }  // namespace
 
 c10::IValue read_checkpoint_or_weights(const std::string& path, const LoadProgressFn& progress) {
-  if (fs::path(path).extension() == ".safetensors") {
-    auto dict = new_tree_dict();
-    for (auto& [name, tensor] : read_safetensors(path)) dict.insert(name, tensor);
-    return dict;
-  }
-  return read_checkpoint(path, for_path(progress, path));
+  return open_weights_file(path, for_path(progress, path)).tree;
 }
 
 std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const std::string& save_folder,

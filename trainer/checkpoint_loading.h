@@ -20,7 +20,8 @@ class State;
 // Told how far the read of `path` is (see CheckpointProgressFn).
 using LoadProgressFn = std::function<void(const std::string& path, uint64_t done, uint64_t total)>;
 
-// The tree in `path`: a checkpoint as written, or {name: tensor} for a safetensors file.
+// The tree in `path` as open_weights_file reads it (serialization/weights_file.h): a checkpoint
+// as written, or {name: tensor} for a safetensors file, recognized by name or by content.
 // Throws CheckpointError naming the path.
 c10::IValue read_checkpoint_or_weights(const std::string& path, const LoadProgressFn& progress = {});
 

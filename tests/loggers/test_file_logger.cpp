@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "loggers/file_logger.h"
-#include "loggers/json_lines.h"
 #include "support/fixtures.h"
+#include "util/json.h"
 
 using namespace tempo;
 using namespace tempo::testing;
@@ -27,20 +27,20 @@ std::string read_all(const std::string& path) {
 }
 
 // Every line of the file, parsed; a line that does not parse fails the test.
-std::vector<JsonNode> records_of(const std::string& path) {
-  std::vector<JsonNode> out;
+std::vector<JsonValue> records_of(const std::string& path) {
+  std::vector<JsonValue> out;
   std::ifstream in(path);
   size_t n = 0;
   for (std::string line; std::getline(in, line);) {
     ++n;
     CAPTURE(line);
-    REQUIRE_NOTHROW(out.push_back(parse_json_line(line, path + ":" + std::to_string(n))));
+    REQUIRE_NOTHROW(out.push_back(parse_json(line, path + ":" + std::to_string(n))));
   }
   return out;
 }
 
 // The steps of the metric records, in file order.
-std::vector<int64_t> steps_of(const std::vector<JsonNode>& records) {
+std::vector<int64_t> steps_of(const std::vector<JsonValue>& records) {
   std::vector<int64_t> steps;
   for (const auto& r : records) {
     if (const auto* s = r.find("step")) steps.push_back(static_cast<int64_t>(s->number));
@@ -54,16 +54,16 @@ std::vector<int64_t> range(int64_t from, int64_t to) {
   return out;
 }
 
-void check_metric_record(const JsonNode& r) {
+void check_metric_record(const JsonValue& r) {
   for (const char* field : {"step", "epoch", "batch", "batch_in_epoch", "sample", "total_wct", "wall_time"}) {
     CAPTURE(field);
     const auto* value = r.find(field);
     REQUIRE(value);
-    CHECK(value->kind == JsonNode::Kind::number);
+    CHECK(value->kind == JsonValue::Kind::number);
   }
   const auto* metrics = r.find("metrics");
   REQUIRE(metrics);
-  CHECK(metrics->kind == JsonNode::Kind::object);
+  CHECK(metrics->kind == JsonValue::Kind::object);
   CHECK(r.find("step")->number == r.find("batch")->number);
 }
 

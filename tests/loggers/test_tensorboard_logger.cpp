@@ -2,7 +2,6 @@
 
 #include <regex>
 
-#include "loggers/crc32c.h"
 #include "loggers/tensorboard_logger.h"
 #include "loggers/tfrecord.h"
 #include "support/fixtures.h"
@@ -34,23 +33,6 @@ class LrLogger : public Callback {
 }  // namespace
 
 TEST_SUITE("loggers") {
-  TEST_CASE("crc32c: known answers, extension and masking") {
-    CHECK(crc32c("123456789") == 0xE3069283u);
-    CHECK(crc32c("") == 0u);
-    // RFC 3720 (iSCSI) B.4 vectors.
-    const std::string zeros(32, '\0'), ones(32, '\xff');
-    std::string ascending, descending;
-    for (int i = 0; i < 32; ++i) ascending += static_cast<char>(i), descending += static_cast<char>(31 - i);
-    CHECK(crc32c(zeros) == 0x8A9136AAu);
-    CHECK(crc32c(ones) == 0x62A8AB43u);
-    CHECK(crc32c(ascending) == 0x46DD794Eu);
-    CHECK(crc32c(descending) == 0x113FDB5Cu);
-    // Continuing a CRC equals one pass.
-    CHECK(crc32c("6789", 4, crc32c("12345")) == 0xE3069283u);
-    for (uint32_t v : {0u, 1u, 0xE3069283u, 0xFFFFFFFFu}) CHECK(unmask_crc32c(mask_crc32c(v)) == v);
-    CHECK(mask_crc32c(0) == 0xa282ead8u);
-  }
-
   TEST_CASE("tfrecord framing round trip, and damage is found") {
     const std::string bytes = tfrecord_frame("hello") + tfrecord_frame("") + tfrecord_frame(std::string(300, 'x'));
     CHECK(bytes.size() == 16 + 5 + 16 + 16 + 300);

@@ -11,6 +11,8 @@
 #include "serialization/zip_reader.h"
 #include "serialization_support.h"
 #include "support/python.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 using namespace tempo;
 using namespace tempo::testing;
@@ -22,7 +24,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 }
 
 void put_u32(std::string& bytes, uint64_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) bytes[at + static_cast<uint64_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+  encode_le(&bytes[at], v, 4);
 }
 
 // A tempo checkpoint with a few tensors, and its bytes.
@@ -150,7 +152,7 @@ TEST_SUITE("serialization") {
     REQUIRE(text.rfind("tempo-checkpoint 1\n", 0) == 0);
     text[17] = '9';
     bytes.replace(manifest->data_offset, manifest->size, text);
-    const uint32_t crc = crc32_of(text.data(), text.size());
+    const uint32_t crc = crc32(text.data(), text.size());
     if (bytes.substr(manifest->header_offset + 14, 4) != std::string(4, '\0'))
       put_u32(bytes, manifest->header_offset + 14, crc);
     put_u32(bytes, manifest->central_offset + 16, crc);

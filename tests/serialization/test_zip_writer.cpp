@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "errors/error.h"
-#include "serialization/integrity.h"
 #include "serialization/zip_reader.h"
 #include "serialization/zip_writer.h"
 #include "serialization_support.h"
 #include "support/python.h"
+#include "util/checksum.h"
 
 using namespace tempo;
 using namespace tempo::testing;
@@ -42,7 +42,7 @@ void write_zip(const std::string& path, bool always_zip64) {
       zip.begin_record(r.name, r.bytes.size());
       zip.write_data(r.bytes.data(), 1000);
       zip.write_data(r.bytes.data() + 1000, r.bytes.size() - 1000);
-      zip.end_record(crc32_of(r.bytes.data(), r.bytes.size()));
+      zip.end_record(crc32(r.bytes.data(), r.bytes.size()));
     } else {
       zip.write_record(r.name, r.bytes.data(), r.bytes.size());
     }
@@ -73,7 +73,7 @@ TEST_SUITE("serialization") {
         CHECK(entry->full_name == "archive/" + r.name);
         CHECK(entry->data_offset % 64 == 0);  // loadable in place from a mapping
         CHECK(entry->size == r.bytes.size());
-        CHECK(entry->crc32 == crc32_of(r.bytes.data(), r.bytes.size()));
+        CHECK(entry->crc32 == crc32(r.bytes.data(), r.bytes.size()));
         std::string back(entry->size, '\0');
         CHECK(reader.read(*entry, back.data()) == entry->crc32);
         CHECK(back == r.bytes);
@@ -98,9 +98,9 @@ TEST_SUITE("serialization") {
         std::ostringstream want;
         for (const auto& r : records) {
           want << "archive/" << r.name << " " << r.bytes.size() << " "
-               << fmt::format("{:08x}", crc32_of(r.bytes.data(), r.bytes.size())) << "\n";
+               << fmt::format("{:08x}", crc32(r.bytes.data(), r.bytes.size())) << "\n";
         }
-        want << "archive/version 2 " << fmt::format("{:08x}", crc32_of("3\n", 2)) << "\n";
+        want << "archive/version 2 " << fmt::format("{:08x}", crc32("3\n", 2)) << "\n";
         CHECK(out == want.str());
       }
     }

@@ -49,4 +49,19 @@ TEST_SUITE("trainer") {
     });
     CHECK(bit_equal(weights(*from_python.model), weights(*from_safetensors.model)));
   }
+
+  // `tempo inspect w.bin` read a safetensors file by its content; load_path went by the
+  // ".safetensors" extension alone and took w.bin for a zip checkpoint. Both now open files
+  // through open_weights_file.
+  TEST_CASE("load_path takes a safetensors file by its content, whatever its name, as inspect does") {
+    TempDir dir;
+    auto source = make_run(blobs(12), "1ep");
+    save_model_safetensors(*source.model, dir / "w.bin");
+    auto loaded = make_run(blobs(12), "1ep", 42, 99, {}, 4, [&](TrainerOptions& o) {
+      o.load_path(dir / "w.bin").load_weights_only(true);
+    });
+    CHECK(bit_equal(weights(*source.model), weights(*loaded.model)));
+    auto fresh = make_run(blobs(12), "1ep", 42, 99);
+    CHECK_FALSE(bit_equal(weights(*source.model), weights(*fresh.model)));  // the load is what made them equal
+  }
 }

@@ -1,66 +1,25 @@
-#include "serialization/json_header.h"
+#include "util/json.h"
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <unordered_set>
 
-#include "errors/error.h"
+#include "util/number_format.h"
+#include "util/utf8.h"
 
 namespace tempo {
 namespace {
 
-// Length of the UTF-8 sequence starting at text[i], or 0 if it is malformed.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  // Payload bits of the lead byte and the sequence length its prefix announces.
-  std::size_t length = 0;
-  uint32_t code = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    code = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    code = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    code = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (code < smallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
-  return length;
-}
-
-void append_utf8(std::string& out, uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& context, std::size_t max_depth, std::size_t max_values)
-      : text_(text), context_(context), max_depth_(max_depth), max_values_(max_values) {}
+  Parser(std::string_view text, const std::string& context, const JsonReadOptions& options)
+      : text_(text), context_(context), options_(options) {}
 
   JsonValue parse_document() {
     JsonValue value = parse_value(0);
@@ -71,7 +30,7 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw CheckpointError(fmt::format("{}: invalid JSON header, at byte {} of the header: {}", context_, pos_, what));
+    throw JsonError(fmt::format("{}: invalid JSON at byte {}: {}", context_, pos_, what), pos_);
   }
 
   bool at_end() const { return pos_ >= text_.size(); }
@@ -83,15 +42,15 @@ class Parser {
 
   void expect(char c) {
     skip_whitespace();
-    if (at_end()) fail(fmt::format("expected '{}' but the header ends", c));
+    if (at_end()) fail(fmt::format("expected '{}' but the text ends", c));
     if (peek() != c) fail(fmt::format("expected '{}'", c));
     ++pos_;
   }
 
   JsonValue parse_value(std::size_t depth) {
-    if (++values_ > max_values_) fail(fmt::format("more than {} values", max_values_));
+    if (++values_ > options_.max_values()) fail(fmt::format("more than {} values", options_.max_values()));
     skip_whitespace();
-    if (at_end()) fail("expected a value but the header ends");
+    if (at_end()) fail("expected a value but the text ends");
     switch (peek()) {
       case '{':
         return parse_object(depth);
@@ -110,7 +69,7 @@ class Parser {
       case 'n':
         return parse_literal("null", JsonValue::Kind::null, false);
       default:
-        if (peek() == '-' || (peek() >= '0' && peek() <= '9')) return parse_integer();
+        if (peek() == '-' || is_digit(peek())) return parse_number();
         fail(fmt::format("unexpected character '{}'", peek()));
     }
   }
@@ -124,22 +83,33 @@ class Parser {
     return value;
   }
 
-  void enter(std::size_t depth) const {
-    if (depth >= max_depth_) fail(fmt::format("nesting deeper than {} levels", max_depth_));
+  // Past the opening bracket of an object or array at `depth`; true when it closes at once.
+  bool open_container(std::size_t depth, JsonValue& value, JsonValue::Kind kind, char close) {
+    if (depth >= options_.max_depth()) fail(fmt::format("nesting deeper than {} levels", options_.max_depth()));
+    ++pos_;
+    value.kind = kind;
+    skip_whitespace();
+    if (peek() != close) return false;
+    ++pos_;
+    return true;
+  }
+
+  // After a member or element: true past a ',', false past the closing bracket.
+  bool another(char close) {
+    skip_whitespace();
+    if (peek() == ',') {
+      ++pos_;
+      return true;
+    }
+    expect(close);
+    return false;
   }
 
   JsonValue parse_object(std::size_t depth) {
-    enter(depth);
-    ++pos_;  // '{'
     JsonValue value;
-    value.kind = JsonValue::Kind::object;
-    skip_whitespace();
-    if (peek() == '}') {
-      ++pos_;
-      return value;
-    }
+    if (open_container(depth, value, JsonValue::Kind::object, '}')) return value;
     std::unordered_set<std::string> keys;  // a linear find() per key would be quadratic
-    while (true) {
+    do {
       skip_whitespace();
       if (peek() != '"') fail("expected a string key");
       const std::size_t key_pos = pos_;
@@ -151,57 +121,69 @@ class Parser {
       expect(':');
       JsonValue member = parse_value(depth + 1);
       value.object.emplace_back(std::move(key), std::move(member));
-      skip_whitespace();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect('}');
-      return value;
-    }
+    } while (another('}'));
+    return value;
   }
 
   JsonValue parse_array(std::size_t depth) {
-    enter(depth);
-    ++pos_;  // '['
     JsonValue value;
-    value.kind = JsonValue::Kind::array;
-    skip_whitespace();
-    if (peek() == ']') {
-      ++pos_;
-      return value;
-    }
-    while (true) {
+    if (open_container(depth, value, JsonValue::Kind::array, ']')) return value;
+    do {
       value.array.push_back(parse_value(depth + 1));
-      skip_whitespace();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect(']');
-      return value;
-    }
+    } while (another(']'));
+    return value;
   }
 
-  JsonValue parse_integer() {
+  bool skip_digits() {
+    const std::size_t from = pos_;
+    while (is_digit(peek())) ++pos_;
+    return pos_ > from;
+  }
+
+  // RFC 8259's grammar, checked here; the value converted by from_chars (no locale).
+  JsonValue parse_number() {
+    const std::size_t start = pos_;
     JsonValue value;
-    value.kind = JsonValue::Kind::integer;
+    value.kind = JsonValue::Kind::number;
     if (peek() == '-') {
       value.negative = true;
       ++pos_;
     }
-    if (!(peek() >= '0' && peek() <= '9')) fail("expected a digit");
-    if (peek() == '0' && pos_ + 1 < text_.size() && text_[pos_ + 1] >= '0' && text_[pos_ + 1] <= '9')
-      fail("leading zeros are not allowed");
-    while (peek() >= '0' && peek() <= '9') {
-      const uint64_t digit = static_cast<uint64_t>(peek() - '0');
-      if (value.magnitude > (UINT64_MAX - digit) / 10) fail("integer does not fit in 64 bits");
-      value.magnitude = value.magnitude * 10 + digit;
+    if (!is_digit(peek())) fail("expected a digit");
+    if (peek() == '0' && pos_ + 1 < text_.size() && is_digit(text_[pos_ + 1])) fail("leading zeros are not allowed");
+    bool fits = true;
+    while (is_digit(peek())) {
+      const auto digit = static_cast<uint64_t>(peek() - '0');
+      if (value.magnitude > (std::numeric_limits<uint64_t>::max() - digit) / 10) fits = false;
+      if (fits) value.magnitude = value.magnitude * 10 + digit;
       ++pos_;
     }
-    if (peek() == '.' || peek() == 'e' || peek() == 'E') fail("only integers are allowed, not fractions or exponents");
-    if (value.negative && value.magnitude > uint64_t{1} << 63) fail("integer does not fit in 64 bits");
-    if (value.magnitude == 0) value.negative = false;  // "-0" is zero
+    const bool fraction_or_exponent = peek() == '.' || peek() == 'e' || peek() == 'E';
+    if (fraction_or_exponent && options_.integers_only())
+      fail("only integers are allowed, not fractions or exponents");
+    if (peek() == '.') {
+      ++pos_;
+      if (!skip_digits()) fail("expected digits after '.'");
+    }
+    if (peek() == 'e' || peek() == 'E') {
+      ++pos_;
+      if (peek() == '+' || peek() == '-') ++pos_;
+      if (!skip_digits()) fail("expected digits in the exponent");
+    }
+    if (value.negative && value.magnitude > uint64_t{1} << 63) fits = false;
+    if (!fits && options_.integers_only()) {
+      pos_ = start;
+      fail("integer does not fit in 64 bits");
+    }
+    value.integer = fits && !fraction_or_exponent;
+    if (!value.integer) value.magnitude = 0;
+    if (value.integer && value.magnitude == 0) value.negative = false;  // "-0" is the integer zero
+    const char* first = text_.data() + start;
+    const char* last = text_.data() + pos_;
+    if (std::from_chars(first, last, value.number).ec != std::errc()) {
+      // Out of double's range: strtod's answer (an infinity, or zero for an underflow).
+      value.number = std::strtod(std::string(first, last).c_str(), nullptr);
+    }
     return value;
   }
 
@@ -228,13 +210,13 @@ class Parser {
     std::string out;
     while (true) {
       if (at_end()) fail("unterminated string");
-      const unsigned char c = static_cast<unsigned char>(text_[pos_]);
+      const auto c = static_cast<unsigned char>(text_[pos_]);
       if (c == '"') {
         ++pos_;
         return out;
       }
       if (c < 0x20) fail("unescaped control character in string");
-      if (c != '\\') {
+      if (c >= 0x80) {
         const std::size_t length = utf8_sequence_length(text_, pos_);
         if (length == 0) fail("invalid UTF-8");
         out.append(text_.substr(pos_, length));
@@ -242,6 +224,10 @@ class Parser {
         continue;
       }
       ++pos_;
+      if (c != '\\') {
+        out += static_cast<char>(c);
+        continue;
+      }
       if (at_end()) fail("unterminated escape");
       const char e = text_[pos_++];
       switch (e) {
@@ -283,7 +269,7 @@ class Parser {
           break;
         }
         default:
-          --pos_;  // point at the backslash
+          pos_ -= 2;  // point at the backslash
           fail(fmt::format("unknown escape '\\{}'", e));
       }
     }
@@ -291,8 +277,7 @@ class Parser {
 
   std::string_view text_;
   const std::string& context_;
-  std::size_t max_depth_;
-  std::size_t max_values_;
+  const JsonReadOptions& options_;
   std::size_t values_ = 0;
   std::size_t pos_ = 0;
 };
@@ -305,14 +290,24 @@ const JsonValue* JsonValue::find(std::string_view key) const {
   return nullptr;
 }
 
+std::optional<double> JsonValue::as_number() const {
+  if (kind == Kind::number) return number;
+  if (kind == Kind::string) {
+    if (string == "nan") return std::numeric_limits<double>::quiet_NaN();
+    if (string == "inf") return std::numeric_limits<double>::infinity();
+    if (string == "-inf") return -std::numeric_limits<double>::infinity();
+  }
+  return std::nullopt;
+}
+
 const char* to_string(JsonValue::Kind kind) {
   switch (kind) {
     case JsonValue::Kind::null:
       return "null";
     case JsonValue::Kind::boolean:
       return "a boolean";
-    case JsonValue::Kind::integer:
-      return "an integer";
+    case JsonValue::Kind::number:
+      return "a number";
     case JsonValue::Kind::string:
       return "a string";
     case JsonValue::Kind::array:
@@ -323,24 +318,26 @@ const char* to_string(JsonValue::Kind kind) {
   return "?";
 }
 
-JsonValue parse_json(std::string_view text, const std::string& context, std::size_t max_depth, std::size_t max_values) {
-  return Parser(text, context, max_depth, max_values).parse_document();
+JsonValue parse_json(std::string_view text, const std::string& context, const JsonReadOptions& options) {
+  return Parser(text, context, options).parse_document();
 }
 
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = utf8_sequence_length(text, i);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
-
-std::string json_quote(std::string_view text, const std::string& context) {
-  if (!is_valid_utf8(text)) throw CheckpointError(fmt::format("{}: a name or value is not valid UTF-8", context));
+std::string json_quote(std::string_view text) {
   std::string out = "\"";
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
+  out.reserve(text.size() + 2);
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = utf8_sequence_length(text, i);
+      if (length == 0) {
+        out += fmt::format("\\u{:04x}", c);
+        ++i;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
     if (c == '"')
       out += "\\\"";
     else if (c == '\\')
@@ -354,9 +351,15 @@ std::string json_quote(std::string_view text, const std::string& context) {
     else if (c < 0x20)
       out += fmt::format("\\u{:04x}", c);
     else
-      out += ch;
+      out += static_cast<char>(c);
+    ++i;
   }
   return out + "\"";
+}
+
+std::string json_number(double value) {
+  const std::string text = format_double(value);
+  return std::isfinite(value) ? text : "\"" + text + "\"";
 }
 
 }  // namespace tempo

@@ -1,0 +1,34 @@
+// Opening any file tempo takes weights or a checkpoint from, one way for every caller: the
+// trainer's load_path, `tempo inspect` and `tempo export` accept exactly the same files.
+//
+// A file is read as safetensors when its name ends in ".safetensors" or when its bytes look like
+// one whatever its name (`w.bin`): a little-endian header length, then the JSON header's '{' at
+// byte 8 (a zip, what torch.save writes, starts with "PK" instead). Anything else is read as a
+// PyTorch zip checkpoint (read_checkpoint): a tempo checkpoint, or a Python torch.save file such
+// as a bare model or optimizer state_dict.
+//
+// ensures: format is "safetensors"; "tempo" for a tree with Composer's anatomy (a "state" dict
+//   holding one of "model", "timestamp", "metadata", "run_name"); else "torch". For safetensors
+//   the tree is {name: tensor} in header order and metadata is the file's "__metadata__"; for
+//   the others metadata is empty and progress is told how far the read is.
+// throws: CheckpointError naming the path when the file is missing, unreadable or malformed.
+#pragma once
+
+#include <ATen/core/ivalue.h>
+
+#include <map>
+#include <string>
+
+#include "serialization/checkpoint_file.h"
+
+namespace tempo {
+
+struct WeightsFile {
+  std::string format;
+  c10::IValue tree;
+  std::map<std::string, std::string> metadata;
+};
+
+WeightsFile open_weights_file(const std::string& path, const CheckpointProgressFn& progress = {});
+
+}  // namespace tempo
