@@ -108,4 +108,13 @@ TEST_SUITE("cli") {
     CHECK(one_line(below.err));
     CHECK(below.err.find("tempo train: save_folder '" + file + "/checkpoints': cannot create the folder") == 0);
   }
+
+  TEST_CASE("a config.yaml that cannot be written is named as config.yaml, not as a checkpoint") {
+    tempo::testing::TempDir dir;
+    std::filesystem::create_directories(dir / "run/config.yaml");  // a folder where the file goes
+    const auto path = config_file(dir, "save_folder: " + dir / "run" + "\n");
+    const auto r = run_cli({path});
+    CHECK(r.status == 1);
+    CHECK(r.err == "tempo train: cannot write the resolved config '" + dir / "run/config.yaml" + "': it is a folder\n");
+  }
 }
