@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/export.h"
+#include "cli/failure.h"
 #include "cli/inspect.h"
 #include "cli/plot.h"
 #include "cli/train.h"
@@ -30,7 +31,9 @@ constexpr char kUsage[] =
 
 std::string version() { return std::string("tempo ") + kTempoVersion + " (LibTorch " + TORCH_VERSION + ")"; }
 
-int main(int argc, char** argv) {
+namespace {
+
+int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;
@@ -52,6 +55,20 @@ int main(int argc, char** argv) {
   if (command == "plot") return plot_command(rest);
   std::cerr << "tempo: unknown command '" << command << "'\n" << kUsage;
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The commands report their own errors; this is for what they did not expect, so that nothing
+  // reaches std::terminate (status 134 and a core dump instead of a message).
+  try {
+    return dispatch(argc, argv);
+  } catch (...) {
+    std::cout.flush();
+    std::cerr << "tempo: error: " << current_exception_message() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace tempo::cli

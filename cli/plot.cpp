@@ -3,13 +3,18 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <string_view>
 #include <map>
+#include <optional>
+#include <string_view>
+#include <system_error>
 
+#include "cli/failure.h"
 #include "errors/error.h"
 #include "plot/png_writer.h"
 #include "util/json.h"
@@ -35,9 +40,11 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.com
 // The log in `dir`: its only *.jsonl, or logs-rank0.jsonl among several.
 std::string find_log(const std::string& dir) {
   std::vector<std::string> logs;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".jsonl") logs.push_back(entry.path().string());
+  std::error_code error;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    if (it->is_regular_file(error) && it->path().extension() == ".jsonl") logs.push_back(it->path().string());
   }
+  if (error) throw DataError(fmt::format("cannot list the folder '{}' to find its *.jsonl log: {}", dir, error.message()));
   std::sort(logs.begin(), logs.end());
   if (logs.size() == 1) return logs.front();
   for (const auto& log : logs) {
@@ -68,7 +75,7 @@ int panel_rank(const std::string& title, const std::string& first_series) {
 
 std::vector<plot::Panel> panels_from_log(const std::string& path, size_t* num_records) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(fmt::format("cannot open '{}'", path));
+  if (!in) throw DataError(fmt::format("cannot open the log '{}': {}", path, std::strerror(errno)));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::map<std::string, std::map<double, double>> series;  // name -> step -> value (later wins)
   size_t line_number = 0, records = 0;
@@ -152,19 +159,26 @@ int run_plot(const std::vector<std::string>& args, std::ostream& out, std::ostre
     size_t records = 0;
     const auto panels = panels_from_log(log, &records);
     if (panels.empty()) throw DataError(fmt::format("'{}' has no metrics to plot ({} records)", log, records));
-    const auto canvas = plot::render_chart(panels);
-    const auto png = plot::encode_png(canvas);
+    std::optional<plot::Canvas> canvas;
+    std::string png;
+    try {
+      canvas = plot::render_chart(panels);
+      png = plot::encode_png(*canvas);
+    } catch (const PlotError& e) {
+      throw PlotError(fmt::format("cannot draw '{}' from '{}': {}", output, log, e.what()));
+    }
     std::ofstream file(output, std::ios::binary | std::ios::trunc);
+    if (!file) throw PlotError(fmt::format("cannot write the chart '{}': {}", output, std::strerror(errno)));
     file.write(png.data(), static_cast<std::streamsize>(png.size()));
     file.close();
-    if (!file) throw DataError(fmt::format("cannot write '{}'", output));
+    if (!file) throw PlotError(fmt::format("cannot write the chart '{}': the write failed", output));
     size_t num_series = 0;
     for (const auto& p : panels) num_series += p.series.size();
-    out << fmt::format("wrote {} ({}x{}, {} panels, {} series, {} records)\n", output, canvas.width(), canvas.height(),
+    out << fmt::format("wrote {} ({}x{}, {} panels, {} series, {} records)\n", output, canvas->width(), canvas->height(),
                        panels.size(), num_series, records);
     return 0;
-  } catch (const std::exception& e) {
-    err << "tempo plot: " << e.what() << "\n";
+  } catch (...) {
+    err << "tempo plot: " << current_exception_message() << "\n";
     return 2;
   }
 }

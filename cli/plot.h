@@ -7,7 +7,8 @@
 // (logs-rank0.jsonl when there are several). OUT defaults to the log's path with .png.
 //
 // Never throws: an unreadable log, a malformed line (named by file and line), a log with no
-// metrics or a failed write is one line on `err` ("tempo plot: <reason>") and exit status 2; bad
+// metrics (DataError) or a chart that cannot be drawn or written (PlotError, naming OUT) is one
+// line on `err` ("tempo plot: <reason>") and exit status 2; bad
 // usage prints the usage on `err` and returns 2; --help prints it on `out` and returns 0. On
 // success prints "wrote OUT (WxH, P panels, S series, R records)" on `out` and returns 0.
 #pragma once
@@ -21,7 +22,7 @@
 namespace tempo::cli {
 
 // The panels of the log at `path` (a .jsonl file), grouped as above. Throws DataError naming the
-// file and line of a malformed record.
+// file when it cannot be opened, and its line when a record is malformed.
 std::vector<plot::Panel> panels_from_log(const std::string& path, size_t* num_records = nullptr);
 
 // The command as the `tempo` dispatcher runs it: args are those after "plot".

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <system_error>
 
 #include "callbacks/name_format.h"
+#include "cli/failure.h"
 #include "configs/registry.h"
 #include "configs/run_config.h"
 #include "errors/error.h"
@@ -32,9 +34,11 @@ constexpr char kUsage[] =
     "  --list-keys     print every key the config accepts, with its type and default\n"
     "  -h, --help      print this help\n"
     "\n"
-    "Exit status: 0 done, 1 training failed, 2 bad command line or config, 128+N stopped by\n"
-    "signal N (143 SIGTERM, 130 SIGINT) after finishing the batch and saving a checkpoint;\n"
-    "run the same command again (with autoresume) to continue. A second signal stops at once.\n";
+    "Exit status: 0 done; 2 bad command line, config, data or load_path (nothing was written);\n"
+    "1 the run failed after that (writing config.yaml or a checkpoint, an error in training or\n"
+    "in your own code); 128+N stopped by signal N (143 SIGTERM, 130 SIGINT) after finishing the\n"
+    "batch and saving a checkpoint: run the same command again (with autoresume) to continue.\n"
+    "A second signal stops at once. Errors are one line on stderr, \"tempo train: ...\".\n";
 
 void list_keys(std::ostream& out) {
   const auto& r = config::registry();
@@ -59,12 +63,27 @@ std::string save_resolved_config(const config::RunConfig& cfg, const Trainer& tr
   const auto pattern = cfg.resolved().child("save_folder").as<std::string>();
   if (pattern.empty()) return "";
   const auto folder = NameFormat(pattern, "save_folder").format(trainer.state());
-  std::filesystem::create_directories(folder);
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) {
+    throw ConfigError("save_folder '" + folder + "': cannot create the folder for config.yaml and the checkpoints: " +
+                      error.message());
+  }
   const auto path = (std::filesystem::path(folder) / "config.yaml").string();
   const auto text = cfg.yaml();
-  AtomicFile file(path);
-  file.write(text.data(), text.size());
-  file.commit();
+  try {
+    AtomicFile file(path);
+    file.write(text.data(), text.size());
+    file.commit();
+  } catch (const CheckpointError& e) {
+    // AtomicFile words its errors for its main use, "cannot write checkpoint '<path>': <reason>";
+    // this file is not one.
+    std::string reason = e.what();
+    for (const std::string& prefix : {"cannot write checkpoint '" + path + "': ", "cannot write '" + path + "': "}) {
+      if (reason.rfind(prefix, 0) == 0) reason.erase(0, prefix.size());
+    }
+    throw CheckpointError("cannot write the resolved config '" + path + "': " + reason);
+  }
   return path;
 }
 
@@ -121,12 +140,11 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
       return 0;
     }
     trainer = std::make_unique<Trainer>(cfg->build(config::registry()));
-  } catch (const Error& e) {
-    err << "tempo train: " << e.what() << "\n";
-    return 2;
-  } catch (const c10::Error& e) {
-    err << "tempo train: " << e.what_without_backtrace() << "\n";
-    return 2;
+  } catch (...) {
+    // A bad config, data or load_path is bad input; anything else (a user's factory throwing, say)
+    // is a failure.
+    err << "tempo train: " << current_exception_message() << "\n";
+    return current_exception_is_tempo_error() ? 2 : 1;
   }
 
   try {
@@ -142,11 +160,8 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     out.flush();
     trainer->fit();
-  } catch (const Error& e) {
-    err << "tempo train: " << e.what() << "\n";
-    return 1;
-  } catch (const c10::Error& e) {
-    err << "tempo train: " << e.what_without_backtrace() << "\n";
+  } catch (...) {
+    err << "tempo train: " << current_exception_message() << "\n";
     return 1;
   }
   const auto& state = trainer->state();

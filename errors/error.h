@@ -19,7 +19,8 @@ class TimeError : public Error {
   using Error::Error;
 };
 
-// Bad or unreadable training data (missing files, wrong magic numbers, sizes that do not match).
+// Bad or unreadable data (missing files, wrong magic numbers, sizes that do not match): training
+// data, and a run's log read back by `tempo plot`.
 class DataError : public Error {
  public:
   using Error::Error;
@@ -33,6 +34,13 @@ class ConfigError : public Error {
 
 // A checkpoint or a state tree that cannot be written, read or applied.
 class CheckpointError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A chart that cannot be drawn, encoded or written (plot/, `tempo plot`): a canvas size out of
+// range, zlib failing, an output file that cannot be written.
+class PlotError : public Error {
  public:
   using Error::Error;
 };

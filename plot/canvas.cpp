@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <stdexcept>
 #include <string>
 
+#include "errors/error.h"
 #include "plot/bitmap_font.h"
 
 namespace tempo::plot {
 
 Canvas::Canvas(int width, int height, Color background) : width_(width), height_(height) {
   if (width < 1 || height < 1 || width > 16384 || height > 16384) {
-    throw std::invalid_argument("canvas size " + std::to_string(width) + "x" + std::to_string(height) +
+    throw PlotError("canvas size " + std::to_string(width) + "x" + std::to_string(height) +
                                 " is outside 1..16384");
   }
   clear_clip();

@@ -1,6 +1,7 @@
 // An RGB raster to draw charts on: pixels, filled rectangles, lines and text in the built-in
 // 5x7 font (plot/bitmap_font.h). Drawing outside the canvas, or outside the clip rectangle when
 // one is set, is silently cut off. Rows are stored top first, 3 bytes (R, G, B) per pixel.
+// Only the constructor throws (tempo::PlotError).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@ struct Color {
 
 class Canvas {
  public:
-  // Throws std::invalid_argument unless 1 <= width, height <= 16384.
+  // Throws PlotError naming the size unless 1 <= width, height <= 16384.
   Canvas(int width, int height, Color background = {255, 255, 255});
 
   int width() const { return width_; }

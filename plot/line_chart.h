@@ -50,6 +50,8 @@ std::pair<int, int> panel_origin(size_t i, size_t num_panels, const ChartOptions
 // The i-th series' colour (matplotlib's "tab10", cycled).
 Color series_color(size_t i);
 
+// All panels on one canvas. Throws PlotError when the options make it wider or taller than a
+// Canvas can be (16384 pixels).
 Canvas render_chart(const std::vector<Panel>& panels, const ChartOptions& options = {});
 
 // A tick label: as few decimals as the step needs; very large or small values in e-notation.

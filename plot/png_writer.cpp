@@ -3,7 +3,9 @@
 #include <zlib.h>
 
 #include <cstdint>
-#include <stdexcept>
+#include <string>
+
+#include "errors/error.h"
 
 namespace tempo::plot {
 
@@ -39,9 +41,12 @@ std::string encode_png(const Canvas& canvas) {
   }
   uLongf size = ::compressBound(static_cast<uLong>(raw.size()));
   std::string compressed(size, '\0');
-  if (::compress2(reinterpret_cast<Bytef*>(compressed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
-                  static_cast<uLong>(raw.size()), Z_BEST_COMPRESSION) != Z_OK) {
-    throw std::runtime_error("zlib could not compress the image");
+  const int rc = ::compress2(reinterpret_cast<Bytef*>(compressed.data()), &size,
+                             reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
+                             Z_BEST_COMPRESSION);
+  if (rc != Z_OK) {
+    throw PlotError("cannot encode a " + std::to_string(width) + "x" + std::to_string(height) +
+                    " chart as PNG: zlib's compress2 failed: " + ::zError(rc));
   }
   compressed.resize(size);
 

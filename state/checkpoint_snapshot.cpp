@@ -1,5 +1,22 @@
 #include "state/checkpoint_snapshot.h"
 
+// The copy is per storage, not per tensor: tensors that share a storage in the tree share one
+// staging storage in the snapshot, with the same dtype, offset, sizes and strides, so pickle_tree
+// writes the snapshot byte for byte as it would write the tree. Each storage is copied once into
+// staging memory that the snapshot keeps, so the second and later snapshots of a run copy into the
+// same buffers instead of allocating (and page-faulting in) the checkpoint's size every time.
+// Dicts, lists and tuples are copied (a container in the tree may be one the state goes on
+// mutating); strings, numbers and None are immutable and shared. Tensors a checkpoint cannot hold
+// (undefined, sparse, quantized, lazy conj/neg) are passed through unchanged, for
+// write_checkpoint to refuse them as usual. Tensors on a GPU are staged in (pinned, where CUDA is
+// present) host memory, so the file names "cpu" as their location.
+//
+// Deferred copies: save_async defers the parameters and the optimizer state, which only the
+// optimizer step changes, so that their copy overlaps the next batch's forward and backward (the
+// trainer waits for it before the step, through State::checkpoint_copy). take() only assigns
+// them their staging memory; copy_later() copies them and compares each deferred tensor's version
+// counter, which every in-place change through ATen bumps, with the one take() saw.
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 

@@ -1,30 +1,15 @@
 // A checkpoint tree frozen in host memory, so that a background thread can write it while
-// training goes on (CheckpointSaver's save_async). make_checkpoint_tree's tensors alias the live
-// model and optimizer buffers, which the next step overwrites; a snapshot copies each of their
-// storages once into staging memory that this object keeps, so the second and later snapshots of
-// a run copy into the same buffers instead of allocating (and page-faulting in) the checkpoint's
-// size every time.
+// training goes on (CheckpointSaver's save_async). take() returns a tree that pickle_tree writes
+// byte for byte as it would write the live one, whose tensors alias the model and optimizer
+// buffers the next step overwrites; the staging memory is kept and reused by the next take().
 //
-// The copy is per storage, not per tensor: tensors that share a storage in the tree share one
-// staging storage in the snapshot, with the same dtype, offset, sizes and strides, so pickle_tree
-// writes the snapshot byte for byte as it would write the tree. Dicts, lists and tuples are
-// copied (a container in the tree may be one the state goes on mutating); strings, numbers and
-// None are immutable and shared. Tensors a checkpoint cannot hold (undefined, sparse, quantized,
-// lazy conj/neg) are passed through unchanged, for write_checkpoint to refuse them as usual.
-// Tensors on a GPU are staged in (pinned, where CUDA is present) host memory, so the file names
-// "cpu" as their location.
+// Deferred copies: take(tree, later) leaves the CPU storages in `later` for copy_later() (on
+// another thread, say). The snapshot is then consistent only if nothing changed them in between;
+// copy_later() names the tensors that were changed in place (by their version counters).
 //
-// Deferred copies: take(tree, later) copies everything except the CPU storages in `later` and
-// only assigns those their staging memory; copy_later() (on another thread, say) fills it. The
-// snapshot is then consistent only if nothing changed those storages in between: save_async
-// defers the parameters and the optimizer state, which only the optimizer step changes, so that
-// their copy overlaps the next batch's forward and backward (the trainer waits for it before the
-// step, through State::checkpoint_copy). copy_later() checks each deferred tensor's version
-// counter, which every in-place change through ATen bumps, and names those that moved.
-//
-// Not thread-safe; the caller guarantees that no one still reads the previous snapshot when it
-// takes the next one (its staging memory is overwritten), and that copy_later() runs once after
-// take() and before the snapshot is read.
+// Requires: not thread-safe; no one still reads the previous snapshot when the next one is taken
+// (its staging memory is overwritten); copy_later() runs once after take() and before the
+// snapshot is read. Throws only what LibTorch throws (allocation, device copies).
 #pragma once
 
 #include <ATen/core/ivalue.h>

@@ -5,8 +5,9 @@
 // before the optimizer step, so the step never changes a tensor that is still being copied.
 // Anything else that changes parameters or optimizer state in place between a checkpoint event
 // and the next optimizer step (a callback editing weights at BATCH_START, say) must call wait()
-// first; a save that finds such a change fails with a CheckpointError naming the tensor rather
-// than write a torn checkpoint.
+// first; a save that finds such a change is not written and fails the run with a tempo::Error
+// naming the tensor (a bug in the program, not a disk problem, so save_ignore_errors does not
+// apply) rather than write a torn checkpoint.
 #pragma once
 
 #include <algorithm>

@@ -69,7 +69,13 @@ TEST_SUITE("cli") {
     auto bad = run_command(cli::run_plot, {dir / "bad.jsonl"});
     CHECK(bad.status == 2);
     CHECK(bad.err.find("bad.jsonl:2: invalid JSON") != std::string::npos);
-    CHECK(run_command(cli::run_plot, {dir / "missing.jsonl"}).status == 2);
+    const auto missing = run_command(cli::run_plot, {dir / "missing.jsonl"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err == "tempo plot: cannot open the log '" + dir / "missing.jsonl" + "': No such file or directory\n");
+    const auto unwritable = run_command(cli::run_plot, {log, "-o", dir / "no/such/folder.png"});
+    CHECK(unwritable.status == 2);
+    CHECK(unwritable.err ==
+          "tempo plot: cannot write the chart '" + dir / "no/such/folder.png" + "': No such file or directory\n");
     CHECK(run_command(cli::run_plot, {}).status == 2);
     CHECK(run_command(cli::run_plot, {"--help"}).status == 0);
   }

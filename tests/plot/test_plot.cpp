@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "errors/error.h"
 #include "plot/bitmap_font.h"
 #include "plot/line_chart.h"
 #include "plot/png_writer.h"
@@ -23,7 +24,8 @@ TEST_SUITE("plot") {
     CHECK(png.pixel(0, 0) == std::array<uint8_t, 3>{255, 0, 0});
     CHECK(png.pixel(6, 4) == std::array<uint8_t, 3>{0, 255, 0});
     CHECK(png.pixel(3, 2) == std::array<uint8_t, 3>{10, 20, 30});
-    CHECK_THROWS_AS(Canvas(0, 5), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Canvas(0, 5), "canvas size 0x5 is outside 1..16384", tempo::PlotError);
+    CHECK_THROWS_AS(render_chart({Panel{"loss", {}}}, ChartOptions{20000, 320, 1}), tempo::PlotError);
   }
 
   TEST_CASE("canvas lines and text land where they should") {

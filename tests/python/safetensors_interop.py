@@ -1,4 +1,4 @@
-"""Interop check for tempo's safetensors files, run by tests/serialization/safetensors_test.cpp.
+"""Interop check for tempo's safetensors files, run by tests/serialization/test_safetensors.cpp.
 
 The `safetensors` Python package is not available on Debian 12, so this script implements the
 format independently from its specification (struct + json + torch.frombuffer) and compares with

@@ -1,4 +1,4 @@
-#include "configs/synthetic_dataset.h"
+#include "data/synthetic_dataset.h"
 
 #include <torch/torch.h>
 
@@ -6,7 +6,7 @@
 
 #include "errors/error.h"
 
-namespace tempo::config {
+namespace tempo {
 
 std::shared_ptr<TensorDataset> make_synthetic_dataset(int64_t num_samples, const std::vector<int64_t>& shape,
                                                       int64_t num_classes, uint64_t seed) {
@@ -30,4 +30,4 @@ std::shared_ptr<TensorDataset> make_synthetic_dataset(int64_t num_samples, const
   return std::make_shared<TensorDataset>(input, labels);
 }
 
-}  // namespace tempo::config
+}  // namespace tempo
