@@ -1,7 +1,11 @@
 // The interface users subclass to react to training events. The trainer calls the non-virtual
 // run_event(), which dispatches to one protected hook per event (on_fit_start, on_batch_end...),
 // all empty by default, so a mistyped hook is a compile error through `override`. on_event()
-// runs before the specific hook, for callbacks that want every event.
+// runs before the specific hook, for callbacks that want every event. close() (Composer's
+// Callback.close) is not an event: the trainer calls it once at the end of every fit(), after
+// FIT_END or after fit() failed, so a callback releases what it holds (threads, files) whatever
+// happened; an exception from it is reported as a warning, never replaces fit()'s own error, and
+// does not keep the other callbacks from closing. A callback stays usable by a later fit().
 //
 // Resumable state goes through Stateful (state_dict / load_state_dict) and is saved under the
 // callback's instance key (its name(), made unique per run). A callback never keeps a reference
@@ -25,6 +29,8 @@ class Callback : public Stateful {
   ~Callback() override = default;
 
   void run_event(Event event, State& state, Logger& logger);
+  // Runs on_close(); see above.
+  void close(State& state, Logger& logger) { on_close(state, logger); }
 
   // The key this callback's state is saved under: the class name unless set_name() chose one.
   virtual std::string name() const;
@@ -73,6 +79,8 @@ class Callback : public Stateful {
   virtual void on_predict_after_forward(State&, Logger&) {}
   virtual void on_predict_batch_end(State&, Logger&) {}
   virtual void on_predict_end(State&, Logger&) {}
+  // At the end of every fit(), even a failed one (state may be mid-batch then).
+  virtual void on_close(State&, Logger&) {}
 
  private:
   std::string name_;

@@ -1,3 +1,45 @@
+// How the saver works (the contract is in the header).
+//
+// Names: a CheckpointFolder formats them; a name that would leave the folder (absolute, or with a
+// ".." part) is refused. Without overwrite, a fresh run whose folder already holds this run's
+// checkpoints fails at FIT_START, before any training is lost; at FIT_START the saver also lists
+// what earlier runs left (so rotation counts them) and removes temporaries that killed saves left:
+// those whose pid is not a live process, or is this process (no save of ours is in flight then).
+//
+// Faults: a save that fails (disk full, I/O error, an unusable folder) leaves no partial file
+// (the temporary is removed), leaves `latest` on the previous complete checkpoint and deletes
+// nothing (rotation runs only after a complete save), then throws CheckpointError naming the file
+// and the OS error or, with ignore_errors, warns and training goes on.
+//
+// Stops: a run that stops before max_duration (a callback's state.request_stop, or SIGTERM/SIGINT,
+// which the trainer turns into a stop request) reaches FIT_END, where the saver writes the batch
+// it stopped at unless that batch is saved already: this is the only preemption save, so every
+// saver keeps one checkpoint per batch and the loggers see its progress.
+//
+// Best checkpoint (best_metric "<dataloader label>/<metric name>", e.g. "eval/Accuracy"): after
+// each evaluation of that label whose metric is better than every earlier one (best_comparator,
+// or Composer's default by name: "less" for losses, errors and perplexities), best_filename
+// becomes a hard link (a copy where links are refused) to the checkpoint of that batch, made
+// atomically; when the interval saves nothing at that batch, the best checkpoint is written there
+// directly. It is not one of saved_checkpoints(): rotation neither counts nor deletes it. The best
+// value, its batch and path are the saver's state (state/callbacks/CheckpointSaver).
+//
+// save_async: at the checkpoint event the saver copies the state to host memory (a
+// CheckpointSnapshot, whose staging buffers are reused from save to save) and a background thread
+// writes that copy: the same atomic write, latest link, rotation and best link, in the same order
+// as a synchronous save, so a reader sees the same files. Only the buffers and the small entries
+// are copied at the event; the parameters and optimizer state, which only the optimizer step
+// changes, are copied by the writer thread while the next batch's forward and backward run, and
+// the trainer waits for that copy (State::checkpoint_copy) before its optimizer step. A save that
+// finds one of them changed during its copy fails (tempo::Error naming the tensor, whatever
+// ignore_errors) and writes nothing. One save is in flight at a time: the next save (and
+// FIT_START, FIT_END, save(), wait(), on_close) first waits for it, so the staging memory is never
+// overwritten while it is written. Decided at the event: the file name, the refusal of an
+// existing file and that the batch counts as saved. Done on completion: saved_checkpoints() gains
+// the file and rotation deletes, so `latest` only names durable files and rotation never deletes
+// one a pending save relies on. A failure is reported at the saver's next event once the thread
+// has finished, or when something waits for it, at the latest at FIT_END (on_close when fit()
+// failed): as CheckpointError, or with ignore_errors as the warning a synchronous save prints.
 #include "callbacks/checkpoint_saver.h"
 
 #include <fmt/format.h>
@@ -31,38 +73,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void check_relative_pattern(const std::string& pattern, const std::string& option) {
-  if (!pattern.empty() && pattern.front() == '/') {
-    throw ConfigError(fmt::format("{} '{}' is absolute: it must name a file inside the save folder", option, pattern));
-  }
-}
-
-bool all_digits(const std::string& text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// The pid in an AtomicFile temporary's name ".tmp.<name>.<pid>.<n>", or -1 when `name` is not one.
-pid_t temporary_owner(const std::string& name) {
-  const std::string prefix = ".tmp.";
-  if (name.rfind(prefix, 0) != 0) return -1;
-  const auto last = name.rfind('.');
-  if (last == std::string::npos || last <= prefix.size() || !all_digits(name.substr(last + 1))) return -1;
-  const auto before = name.rfind('.', last - 1);
-  if (before == std::string::npos || before < prefix.size()) return -1;
-  const auto pid_text = name.substr(before + 1, last - before - 1);
-  if (!all_digits(pid_text) || pid_text.size() > 10) return -1;
-  const long long pid = std::stoll(pid_text);
-  if (pid <= 0 || pid > INT_MAX) return -1;  // kill(0 or -1, 0) would mean process groups: never
-  return static_cast<pid_t>(pid);
-}
-
-// Whether the temporary's writer may still be writing it. This process has no save in flight
-// when it asks (FIT_START), so its own are leftovers. EPERM means alive under another user.
-bool writer_may_be_alive(pid_t pid) {
-  if (pid == ::getpid()) return false;
-  return ::kill(pid, 0) == 0 || errno != ESRCH;
-}
-
 // Creates the folder `path` goes into.
 void make_parent(const std::string& path) {
   const auto parent = fs::path(path).parent_path();
@@ -72,18 +82,6 @@ void make_parent(const std::string& path) {
     throw CheckpointError(fmt::format("cannot write checkpoint '{}': cannot create its folder '{}': {}", path,
                                       parent.string(), error.message()));
   }
-}
-
-// Points the latest link at the (durable) checkpoint `path`.
-void point_latest(const std::string& path, const std::string& link) {
-  const auto link_parent = fs::path(link).parent_path();
-  std::error_code error;
-  fs::create_directories(link_parent, error);
-  if (error) {
-    throw CheckpointError(fmt::format("cannot create link '{}' -> '{}': cannot create its folder '{}': {}", link, path,
-                                      link_parent.string(), error.message()));
-  }
-  atomic_symlink(fs::path(path).lexically_relative(link_parent).string(), link);
 }
 
 // Takes off the front of `saved` (oldest first) what rotation drops, never `newest`; returns it.
@@ -210,7 +208,7 @@ struct CheckpointSaver::BackgroundSave {
         make_parent(path);
         write_checkpoint(tree, path);  // on failure the temporary is removed; nothing else changed
         written = true;
-        if (!link.empty()) point_latest(path, link);
+        if (!link.empty()) CheckpointFolder::point_latest(path, link);
         linked = true;
         for (const auto& old : drop) {
           std::error_code error;
@@ -242,17 +240,11 @@ struct CheckpointSaver::BackgroundSave {
 
 CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
     : options_(std::move(options)),
-      folder_(options_.folder(), "save_folder"),
-      filename_(options_.filename(), "save_filename"),
-      latest_filename_(options_.latest_filename(), "save_latest_filename"),
+      folder_(options_.folder(), options_.filename(), options_.latest_filename()),
       should_save_(options_.save_interval().make_scheduler(
           /*include_end_of_training=*/true, /*checkpoint_events=*/true,
           {Event::BATCH_CHECKPOINT, Event::EPOCH_CHECKPOINT, Event::ITERATION_CHECKPOINT})),
       best_filename_(options_.best_filename(), "best_filename") {
-  if (options_.folder().empty()) throw ConfigError("save_folder is empty: name the folder checkpoints go to");
-  if (options_.filename().empty()) throw ConfigError("save_filename is empty");
-  check_relative_pattern(options_.filename(), "save_filename");
-  check_relative_pattern(options_.latest_filename(), "save_latest_filename");
   if (options_.num_checkpoints_to_keep() == 0 || options_.num_checkpoints_to_keep() < -1) {
     throw ConfigError(fmt::format("save_num_checkpoints_to_keep is {}: expected -1 (keep all) or a positive count",
                                   options_.num_checkpoints_to_keep()));
@@ -265,7 +257,10 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
                                     metric));
     }
     if (options_.best_filename().empty()) throw ConfigError("best_filename is empty while best_metric is set");
-    check_relative_pattern(options_.best_filename(), "best_filename");
+    if (options_.best_filename().front() == '/') {
+      throw ConfigError(fmt::format("best_filename '{}' is absolute: it must name a file inside the save folder",
+                                    options_.best_filename()));
+    }
     best_monitor_.emplace(metric.substr(slash + 1), metric.substr(0, slash), options_.best_comparator(), "best_metric");
   }
 }
@@ -285,52 +280,40 @@ void CheckpointSaver::on_event(Event, State&, Logger&) {
   finish_background(/*block=*/false);
 }
 
-std::string CheckpointSaver::inside_folder(const std::string& folder, const std::string& name,
-                                           const std::string& option) const {
-  const fs::path relative(name);
-  if (relative.is_absolute() || relative.empty()) {
-    throw CheckpointError(fmt::format("{} produced '{}', which is not a relative path inside the save folder", option,
-                                      name));
-  }
-  for (const auto& part : relative) {
-    if (part == "..") {
-      throw CheckpointError(fmt::format("{} produced '{}', which would leave the save folder '{}'", option, name,
-                                        folder));
-    }
-  }
-  return (fs::path(folder) / relative).lexically_normal().string();
-}
-
 void CheckpointSaver::on_fit_start(State& state, Logger&) {
   // A save left in flight by a fit() that threw: its temporary is not stale.
   finish_background(/*block=*/true);
   fit_ended_ = false;
   best_pending_ = false;
-  // Rebuild the list from the folder, so rotation also counts what earlier runs wrote.
-  const fs::path folder = folder_.format(state);
-  std::error_code error;
-  if (!fs::is_directory(folder, error)) return;
-  remove_stale_temporaries(folder.string());
-  const auto best = best_monitor_ ? inside_folder(folder.string(), best_filename_.format(state), "best_filename") : std::string();
-  const auto matcher = filename_.matcher(state);
-  std::vector<std::pair<fs::file_time_type, std::string>> found;
-  for (auto it = fs::recursive_directory_iterator(folder, error); !error && it != fs::recursive_directory_iterator();
-       it.increment(error)) {
-    if (!it->is_regular_file(error) || it->is_symlink(error)) continue;
-    const auto relative = fs::relative(it->path(), folder, error).generic_string();
-    if (relative.rfind(".tmp", 0) == 0 || it->path().filename().string().rfind(".tmp", 0) == 0) continue;
-    if (it->path().lexically_normal().string() == best) continue;  // the best checkpoint: never rotated
-    if (std::regex_match(relative, matcher)) found.emplace_back(fs::last_write_time(it->path(), error), it->path().string());
+  for (const auto& removal : folder_.remove_stale_temporaries(state)) {
+    if (removal.error.empty()) {
+      std::fprintf(stderr, "tempo: removed '%s', left by an interrupted save of process %lld\n", removal.path.c_str(),
+                   static_cast<long long>(removal.writer));
+    } else {
+      std::fprintf(stderr, "tempo: warning: cannot remove '%s', left by an interrupted save of process %lld: %s\n",
+                   removal.path.c_str(), static_cast<long long>(removal.writer), removal.error.c_str());
+    }
   }
-  std::sort(found.begin(), found.end());
-  for (const auto& [time, path] : found) {
-    if (std::find(saved_.begin(), saved_.end(), path) == saved_.end()) saved_.push_back(path);
+  // Rebuild the list from the folder, so rotation also counts what earlier runs wrote; the best
+  // checkpoint is never rotated.
+  const auto best = best_monitor_ ? folder_.inside(state, best_filename_.format(state), "best_filename") : std::string();
+  const auto found = folder_.list(state, best);
+  for (auto entry = found.rbegin(); entry != found.rend(); ++entry) {  // oldest first
+    if (std::find(saved_.begin(), saved_.end(), entry->path) == saved_.end()) saved_.push_back(entry->path);
+  }
+  // A run resumed from this folder holds its starting batch's checkpoint already: a stop before the
+  // next batch does not write it again.
+  const auto path = folder_.checkpoint_path(state);
+  if (state.timestamp.batch() > 0 &&
+      std::any_of(found.begin(), found.end(), [&](const CheckpointFolder::Entry& e) { return e.path == path; })) {
+    last_saved_batch_ = state.timestamp.batch();
+    last_saved_path_ = path;
   }
   if (!options_.overwrite() && state.timestamp.batch() == 0 && !found.empty()) {
     throw CheckpointError(fmt::format(
         "save folder '{}' already holds checkpoints of run '{}' (e.g. '{}'); set save_overwrite to replace them, "
         "autoresume to continue that run, or choose another save_folder or run_name",
-        folder.string(), state.run_name, found.back().second));
+        folder_.folder(state), state.run_name, found.front().path));
   }
 }
 
@@ -374,7 +357,7 @@ void CheckpointSaver::on_eval_end(State& state, Logger&) {
   if (!best_value_ && std::isnan(value)) return;
   best_value_ = value;
   best_batch_ = state.timestamp.batch();
-  best_path_ = inside_folder(folder_.format(state), best_filename_.format(state), "best_filename");
+  best_path_ = folder_.inside(state, best_filename_.format(state), "best_filename");
   best_pending_ = true;  // the checkpoint event of this batch (or EVAL_AFTER_ALL after FIT_END) makes it
 }
 
@@ -427,19 +410,28 @@ void CheckpointSaver::load_state_dict(const c10::IValue& state) {
 
 void CheckpointSaver::on_fit_end(State& state, Logger& logger) {
   finish_background(/*block=*/true);  // fit() returns only once the last save is durable, or reported
-  // A stop requested after this batch's checkpoint event still gets its final checkpoint.
+  // A run that stops early (a stop request, or a signal the trainer turned into one) keeps the
+  // batch it stopped at, whatever the interval: the only preemption save.
   if (state.stop_requested() && state.timestamp.batch() != last_saved_batch_ && state.timestamp.batch() > 0) {
     save(state, &logger);
   }
   fit_ended_ = true;
 }
 
+void CheckpointSaver::on_close(State&, Logger&) {
+  // After a failed fit() a background save may still be running: nothing outlives fit().
+  finish_background(/*block=*/true);
+}
+
+std::string CheckpointSaver::checkpoint_of_batch(int64_t batch) const {
+  if (background_ || batch != last_saved_batch_) return "";
+  return last_saved_path_;
+}
+
 std::pair<std::string, std::string> CheckpointSaver::checked_names(const State& state) const {
   // Mistakes in the names are refused whatever ignore_errors says: they are not faults of the disk.
-  const auto folder = folder_.format(state);
-  const auto path = inside_folder(folder, filename_.format(state), "save_filename");
-  const auto link =
-      latest_filename_.empty() ? std::string() : inside_folder(folder, latest_filename_.format(state), "save_latest_filename");
+  const auto path = folder_.checkpoint_path(state);
+  const auto link = folder_.latest_path(state);
   std::error_code error;
   if (!options_.overwrite() && fs::exists(path, error)) {
     // A damaged file of the same name (autoresume skipped it) is replaced: it holds nothing to keep.
@@ -469,7 +461,8 @@ std::string CheckpointSaver::save(const State& state, Logger* logger) {
     saved_.erase(std::remove(saved_.begin(), saved_.end(), path), saved_.end());
     saved_.push_back(path);
     last_saved_batch_ = state.timestamp.batch();
-    if (!link.empty()) point_latest(path, link);
+    last_saved_path_ = path;
+    if (!link.empty()) CheckpointFolder::point_latest(path, link);
   } catch (const CheckpointError& e) {
     // Rotation has not run: every older checkpoint is still there, and latest still names one.
     if (!options_.ignore_errors()) throw;
@@ -530,6 +523,7 @@ void CheckpointSaver::finish_background(bool block) {
   if (!background_ || (!block && !background_->done.load(std::memory_order_acquire))) return;
   background_->thread.join();
   const std::unique_ptr<BackgroundSave> job = std::move(background_);
+  if (job->written) last_saved_path_ = job->path;
   if (job->written) {
     if (job->linked) {
       saved_ = job->saved_after;  // its files are deleted already
@@ -554,29 +548,6 @@ void CheckpointSaver::finish_background(bool block) {
     } catch (const CheckpointError& e) {
       if (!options_.ignore_errors()) throw;
       warn_best_not_kept(job->batch, e.what());
-    }
-  }
-}
-
-void CheckpointSaver::remove_stale_temporaries(const std::string& folder) const {
-  std::error_code error;
-  std::vector<std::pair<std::string, pid_t>> stale;
-  for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    const auto owner = temporary_owner(it->path().filename().string());
-    std::error_code kind;
-    if (owner < 0 || it->is_directory(kind)) continue;  // a temporary is a file or a link, never a folder
-    if (!writer_may_be_alive(owner)) stale.emplace_back(it->path().string(), owner);
-  }
-  for (const auto& [path, owner] : stale) {
-    std::error_code removed;
-    fs::remove(path, removed);
-    if (removed) {
-      std::fprintf(stderr, "tempo: warning: cannot remove '%s', left by an interrupted save of process %d: %s\n",
-                   path.c_str(), static_cast<int>(owner), removed.message().c_str());
-    } else {
-      std::fprintf(stderr, "tempo: removed '%s', left by an interrupted save of process %d\n", path.c_str(),
-                   static_cast<int>(owner));
     }
   }
 }

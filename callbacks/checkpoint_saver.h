@@ -1,52 +1,20 @@
-// Saves checkpoints during training, as Composer's CheckpointSaver does: when save_interval
-// fires (an "ep" interval at EPOCH_CHECKPOINT, others at BATCH_CHECKPOINT, a crossing of a
-// multiple of the interval) and always at the end of training, never twice for one batch.
-// Each save writes folder/filename atomically, then points latest_filename (a relative
-// symlink, replaced by rename) at it, then deletes what rotation drops: the newest
-// num_checkpoints_to_keep are kept (-1 keeps all), counting the ones earlier runs of the same
-// run name left in the folder, so the limit holds across restarts (composer#2087).
+// CheckpointSaver: Composer's CheckpointSaver. Saves a checkpoint of the State when save_interval
+// fires (an "ep" interval at EPOCH_CHECKPOINT, others at BATCH_CHECKPOINT), at the end of training,
+// and when a run stops early (a stop request or a signal: on_fit_end saves the batch it stopped
+// at), never twice for one batch. Each save writes the file atomically, then moves the `latest`
+// link to it, then deletes what rotation drops (the newest num_checkpoints_to_keep are kept,
+// counting those earlier runs of the same run name left: composer#2087). Names belong to a
+// CheckpointFolder (callbacks/checkpoint_folder.h). save_async writes from a copy on a thread.
 //
-// Names are format strings (see callbacks/name_format.h). A name that would leave the folder
-// (absolute, or with a ".." part) is refused. Without overwrite, a fresh run whose folder
-// already holds this run's checkpoints fails at FIT_START, before any training is lost.
-//
-// Faults: a save that fails (disk full, I/O error, an unusable folder) leaves no partial file
-// (the temporary is removed), leaves `latest` on the previous complete checkpoint and deletes
-// nothing (rotation runs only after a complete save). It then throws CheckpointError naming the
-// file and the OS error, or, with ignore_errors, prints a warning saying the same on stderr and
-// training goes on. At FIT_START the saver removes temporaries (".tmp.<name>.<pid>.<n>", see
-// serialization/atomic_file.h) that killed saves left in its folder: those whose pid is not a
-// live process, or is this process (no save of ours is in flight then); a live other process's
-// temporaries are never touched.
-// Best checkpoint (best_metric "<dataloader label>/<metric name>", e.g. "eval/Accuracy"; empty:
-// off): after each evaluation of that label whose metric is better than every earlier one
-// (best_comparator, or Composer's default by name: "less" for losses, errors and perplexities),
-// best_filename becomes a hard link (a copy where links are refused) to the checkpoint of that
-// batch, made atomically; when the interval saves nothing at that batch, the best checkpoint is
-// written there directly. It is not one of saved_checkpoints(): rotation neither counts nor
-// deletes it, so keeping the best never evicts the newest checkpoint. The best value, its batch
-// and path are the saver's state (state/callbacks/CheckpointSaver), so they survive a resume.
-// Throws ConfigError for bad options, CheckpointError when a save fails (unless ignore_errors;
-// a name leaving the folder or an existing file without overwrite always throws).
-//
-// save_async: at the checkpoint event the saver copies the state to host memory (a
-// CheckpointSnapshot, whose staging buffers are reused from save to save) and a background thread
-// writes that copy: the same atomic write, then the latest link, then rotation, then the best
-// link, in the same order as a synchronous save, so a reader sees the same files. Training goes on
-// meanwhile. At a checkpoint event only the buffers and the small entries are copied at once; the
-// parameters and optimizer state, which only the optimizer step changes, are copied by the writer
-// thread while the next batch's forward and backward run, and the trainer waits for that copy
-// (State::checkpoint_copy) before its optimizer step. A callback that changes parameters or
-// optimizer state in place must wait for it too; a save that finds one of them changed during its
-// copy fails (tempo::Error naming the tensor, whatever ignore_errors) and writes nothing. One save is in flight at a time: the next save (and FIT_START,
-// FIT_END, save(), wait()) first waits for it, so the staging memory is never overwritten while it
-// is being written. Decided at the checkpoint event: the file name, the refusal of an existing file
-// and that the batch counts as saved (so it is not saved twice). Done on completion: saved_checkpoints()
-// gains the file and rotation deletes, so `latest` only ever names a durable file and rotation never
-// deletes one a pending save relies on. A failure is reported at the saver's next event (any event)
-// once the thread has finished, or when something waits for it, at the latest at FIT_END: as
-// CheckpointError, or with ignore_errors as the same warning a synchronous save prints. fit() returns
-// only after the last save is durable; the destructor waits too, so no thread outlives the saver.
+// Invariants: `latest` only ever names a durable checkpoint; rotation never deletes the newest
+// checkpoint, one a pending save relies on, or the best checkpoint; a failed save leaves no partial
+// file, `latest` on the previous checkpoint and every older checkpoint in place; at most one
+// background save is in flight, and none outlives fit() (on_close waits) or the saver.
+// Throws: ConfigError from the constructor for bad options; CheckpointError when a save fails
+// (with ignore_errors: a warning, and training goes on), when a name leaves the folder or, without
+// overwrite, names an existing checkpoint or a fresh run finds this run's checkpoints at
+// FIT_START; tempo::Error when save_async finds a tensor changed while it was copied (a callback
+// must call state.checkpoint_copy.wait() before changing parameters or optimizer state in place).
 #pragma once
 
 #include <torch/arg.h>
@@ -58,6 +26,7 @@
 #include <vector>
 
 #include "callbacks/callback.h"
+#include "callbacks/checkpoint_folder.h"
 #include "callbacks/interval.h"
 #include "callbacks/metric_monitor.h"
 #include "callbacks/name_format.h"
@@ -81,7 +50,7 @@ struct CheckpointSaverOptions {
   // "greater"/"gt", "less"/"lt"; empty: Composer's default by the metric's name.
   TORCH_ARG(std::string, best_comparator) = "";
   TORCH_ARG(std::string, best_filename) = "best-rank{rank}.pt";
-  // Write checkpoints on a background thread from a copy in host memory (see above), at the cost
+  // Write checkpoints on a background thread from a copy in host memory (checkpoint_saver.cpp says how), at the cost
   // of host memory the size of the checkpoint.
   TORCH_ARG(bool, save_async) = false;
 };
@@ -98,6 +67,11 @@ class CheckpointSaver : public Callback {
   // those earlier runs wrote into its folder; rotation removes from the front.
   const std::vector<std::string>& saved_checkpoints() const { return saved_; }
   const CheckpointSaverOptions& options() const { return options_; }
+  // The names of this saver's checkpoints (autoresume reads the same folder through it).
+  const CheckpointFolder& checkpoint_folder() const { return folder_; }
+  // The durable checkpoint this saver holds of batch `batch`, or "" when it holds none (the batch
+  // was not saved, its save failed, or it is still being written in the background).
+  std::string checkpoint_of_batch(int64_t batch) const;
 
   // Writes a checkpoint now, whatever the interval says, synchronously whatever save_async says
   // (after waiting for a save in flight); returns its path, or "" when the save failed and
@@ -136,6 +110,7 @@ class CheckpointSaver : public Callback {
   void on_fit_end(State& state, Logger& logger) override;
   void on_eval_end(State& state, Logger& logger) override;
   void on_eval_after_all(State& state, Logger& logger) override;
+  void on_close(State& state, Logger& logger) override;
 
  private:
   struct BackgroundSave;
@@ -153,19 +128,16 @@ class CheckpointSaver : public Callback {
   // Takes in the background save's outcome once it finished (at once with `block`): updates the
   // bookkeeping and reports its error.
   void finish_background(bool block);
-  std::string inside_folder(const std::string& folder, const std::string& name, const std::string& option) const;
   void rotate(const std::string& newest);
-  void remove_stale_temporaries(const std::string& folder) const;
   // Makes the best checkpoint of the current batch, when an evaluation asked for one.
   void keep_best(const State& state, Logger* logger = nullptr);
 
   CheckpointSaverOptions options_;
-  NameFormat folder_;
-  NameFormat filename_;
-  NameFormat latest_filename_;
+  CheckpointFolder folder_;
   IntervalPredicate should_save_;
   std::vector<std::string> saved_;
   int64_t last_saved_batch_ = -1;
+  std::string last_saved_path_;  // the durable checkpoint of last_saved_batch_
   // best_metric split into label and name, with its comparator; none: off.
   std::optional<MetricMonitor> best_monitor_;
   NameFormat best_filename_;

@@ -156,12 +156,29 @@ std::regex NameFormat::matcher(const State& state) const {
     if (variable->fixed) {
       re += regex_escape(format_value(value_of(piece.text, state), piece.spec));
     } else if (variable->kind == Kind::kInt) {
-      re += R"([ +-]*[0-9a-fA-FxXob]+)";
+      re += R"(([ +-]*[0-9a-fA-FxXob]+))";
     } else {
-      re += R"([ +-]*[0-9.eEinfa]+)";
+      re += R"(([ +-]*[0-9.eEinfa]+))";
     }
   }
   return std::regex(re);
+}
+
+std::optional<std::map<std::string, std::string>> NameFormat::parse(const std::string& text, const State& state) const {
+  std::smatch match;
+  if (!std::regex_match(text, match, matcher(state))) return std::nullopt;
+  std::map<std::string, std::string> values;
+  size_t group = 1;  // matcher() captures the progress variables, in pattern order
+  for (const auto& piece : pieces_) {
+    if (!piece.is_variable || find_variable(piece.text)->fixed) continue;
+    values.emplace(piece.text, match[group++].str());
+  }
+  return values;
+}
+
+bool NameFormat::varies_during_run() const {
+  return std::any_of(pieces_.begin(), pieces_.end(),
+                     [](const Piece& piece) { return piece.is_variable && !find_variable(piece.text)->fixed; });
 }
 
 }  // namespace tempo

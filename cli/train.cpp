@@ -7,7 +7,6 @@
 #include <memory>
 #include <system_error>
 
-#include "callbacks/name_format.h"
 #include "cli/failure.h"
 #include "configs/registry.h"
 #include "configs/run_config.h"
@@ -60,9 +59,9 @@ void list_keys(std::ostream& out) {
 
 // The resolved config goes beside the checkpoints so a run can always be repeated from them.
 std::string save_resolved_config(const config::RunConfig& cfg, const Trainer& trainer) {
-  const auto pattern = cfg.resolved().child("save_folder").as<std::string>();
-  if (pattern.empty()) return "";
-  const auto folder = NameFormat(pattern, "save_folder").format(trainer.state());
+  const auto& saver = trainer.checkpoint_saver();  // the trainer's save_folder: the run's folder
+  if (!saver) return "";
+  const auto folder = saver->checkpoint_folder().folder(trainer.state());
   std::error_code error;
   std::filesystem::create_directories(folder, error);
   if (error) {
@@ -166,10 +165,11 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   const auto& state = trainer->state();
   if (const int signal_number = trainer->stopped_by_signal()) {
-    const auto& saved = trainer->signal_checkpoints();
+    const auto& saver = trainer->checkpoint_saver();
+    const auto saved = saver ? saver->checkpoint_of_batch(state.timestamp.batch()) : std::string();
     err << "tempo: stopped by " << signal_name(signal_number) << " after batch " << state.timestamp.batch() << "; "
         << (saved.empty() ? std::string("no checkpoint saved (no save_folder, or no batch trained)")
-                          : "checkpoint saved to " + saved.front())
+                          : "checkpoint saved to " + saved)
         << "\n";
     return 128 + signal_number;
   }

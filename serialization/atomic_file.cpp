@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -18,6 +20,12 @@ namespace {
 
 std::string os_error(int err) { return std::strerror(err); }
 
+constexpr char kTemporaryPrefix[] = ".tmp.";
+
+bool all_digits(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string base_name(const std::string& path) {
   const auto slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -28,7 +36,7 @@ std::string temp_name_for(const std::string& path) {
   static std::atomic<unsigned long> counter{0};
   const auto slash = path.find_last_of('/');
   const std::string folder = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-  return folder + ".tmp." + base_name(path) + "." + std::to_string(::getpid()) + "." +
+  return folder + kTemporaryPrefix + base_name(path) + "." + std::to_string(::getpid()) + "." +
          std::to_string(counter++);
 }
 
@@ -48,6 +56,22 @@ void sync_folder(const std::string& path) {
 }
 
 }  // namespace
+
+bool is_temporary_name(const std::string& filename) { return filename.rfind(kTemporaryPrefix, 0) == 0; }
+
+std::optional<int64_t> temporary_name_writer(const std::string& filename) {
+  const std::string prefix = kTemporaryPrefix;
+  if (!is_temporary_name(filename)) return std::nullopt;
+  const auto last = filename.rfind('.');
+  if (last == std::string::npos || last <= prefix.size() || !all_digits(filename.substr(last + 1))) return std::nullopt;
+  const auto before = filename.rfind('.', last - 1);
+  if (before == std::string::npos || before < prefix.size()) return std::nullopt;
+  const auto pid_text = filename.substr(before + 1, last - before - 1);
+  if (!all_digits(pid_text) || pid_text.size() > 10) return std::nullopt;
+  const long long pid = std::stoll(pid_text);
+  if (pid <= 0 || pid > INT_MAX) return std::nullopt;
+  return static_cast<int64_t>(pid);
+}
 
 std::string parent_folder(const std::string& path) {
   const auto slash = path.find_last_of('/');

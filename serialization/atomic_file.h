@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tempo {
@@ -45,6 +47,13 @@ void atomic_symlink(const std::string& target, const std::string& link_path);
 // the file system refuses links) atomically: linked or copied at a temporary name, renamed over
 // `link_path`, folder fsynced. Replaces an existing file; throws CheckpointError.
 void atomic_hard_link(const std::string& existing, const std::string& link_path);
+
+// Temporary names are ".tmp.<name>.<pid>.<n>" (made here, so parsed here): whether `filename` (a
+// bare file name, no folder) starts like one, which folder scans skip, and the pid of the process
+// that made it, when it is one in full. Nothing when it is not (a pid of 0 or past INT_MAX is not:
+// kill(2) would read it as a process group).
+bool is_temporary_name(const std::string& filename);
+std::optional<int64_t> temporary_name_writer(const std::string& filename);
 
 // The folder holding `path` ("." when it has none), for the fsync that makes renames durable.
 std::string parent_folder(const std::string& path);

@@ -1,8 +1,9 @@
 // Finding and reading the checkpoint a Trainer starts from: load_path, or with autoresume the
-// newest readable checkpoint of this run in save_folder: the files the save_filename pattern
-// matches and the latest link's target, newest (modification time) first, the link's target
-// first among equally new ones, so a missing or stale link never hides a newer checkpoint; a
-// damaged one is skipped with a warning naming it; temporaries (".tmp.*") are never candidates. Files are tempo/PyTorch zip checkpoints, bare model state_dicts, or safetensors.
+// newest readable checkpoint of this run in its save folder, as the run's CheckpointFolder lists
+// them (callbacks/checkpoint_folder.h: newest first, a latest link's target first among equally
+// new ones, so a missing or stale link never hides a newer checkpoint; temporaries never). A
+// damaged one is skipped with a warning naming it. Files are tempo/PyTorch zip checkpoints, bare
+// model state_dicts, or safetensors.
 #pragma once
 
 #include <ATen/core/ivalue.h>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "callbacks/checkpoint_folder.h"
 #include "serialization/checkpoint_file.h"
 
 namespace tempo {
@@ -30,10 +32,9 @@ struct AutoresumeCandidate {
   c10::IValue tree;
 };
 
-// The newest checkpoint of this run and rank that can be read, or nothing when there is none.
-std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const std::string& save_folder,
-                                                             const std::string& save_filename,
-                                                             const std::string& save_latest_filename,
+// The newest checkpoint of this run and rank in `folder` that can be read, or nothing when there
+// is none.
+std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const CheckpointFolder& folder,
                                                              const LoadProgressFn& progress = {});
 
 }  // namespace tempo

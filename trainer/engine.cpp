@@ -18,4 +18,20 @@ void Engine::run_event(Event event) {
   for (auto& destination : logger_.destinations()) destination->run_event(event, state_, logger_);
 }
 
+std::vector<std::string> Engine::close() {
+  std::vector<std::string> failures;
+  const auto close_one = [&](Callback& callback) {
+    try {
+      callback.close(state_, logger_);
+    } catch (const std::exception& e) {
+      failures.push_back(callback.name() + ".close(): " + e.what());
+    } catch (...) {
+      failures.push_back(callback.name() + ".close(): an exception that is not a std::exception");
+    }
+  };
+  for (auto& callback : callbacks_) close_one(*callback);
+  for (auto& destination : logger_.destinations()) close_one(*destination);
+  return failures;
+}
+
 }  // namespace tempo

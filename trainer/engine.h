@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "callbacks/callback.h"
@@ -18,6 +19,10 @@ class Engine {
   Engine(State& state, Logger& logger, std::vector<std::shared_ptr<Callback>> callbacks);
 
   void run_event(Event event);
+  // Composer's Engine.close(): closes every callback, then every logger destination, even when
+  // one throws; returns each failure as a line naming the callback (for the caller to report),
+  // never throws.
+  std::vector<std::string> close();
 
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
 

@@ -10,7 +10,6 @@
 #include <optional>
 #include <random>
 
-#include "callbacks/name_format.h"
 #include "data/batch_prefetcher.h"
 #include "data/data_loader.h"
 #include "errors/error.h"
@@ -205,8 +204,7 @@ c10::IValue Trainer::load_initial_checkpoint() {
     logger_->log_checkpoint_progress({"loading", reading, done, total});
   };
   if (options_.autoresume()) {
-    if (auto found = find_autoresume_checkpoint(state, options_.save_folder(), options_.save_filename(),
-                                                options_.save_latest_filename(), progress)) {
+    if (auto found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress)) {
       path = found->path;
       tree = found->tree;
       load_options.weights_only = false;  // resuming a run restores all of it
@@ -255,28 +253,26 @@ void Trainer::fit() {
   state.clear_stop_request();
   fitted_ = true;
   stopped_by_signal_ = 0;
-  signal_checkpoints_.clear();
   std::optional<SignalGuard> signals;  // SIGTERM/SIGINT handled for the duration of the loop only
   if (options_.handle_signals()) signals.emplace();
   try {
     train_loop();
   } catch (...) {
+    // Every callback closes (a saver waits for its background save, so not even a failed fit()
+    // leaves a checkpoint being written behind it); the first error stands.
     state.checkpoint_copy.wait();
-    // Not even a failed fit() leaves a checkpoint being written behind it; the first error stands.
-    auto savers = options_.callbacks();
-    if (checkpoint_saver_) savers.push_back(checkpoint_saver_);
-    for (const auto& callback : savers) {
-      auto saver = std::dynamic_pointer_cast<CheckpointSaver>(callback);
-      if (!saver) continue;
-      try {
-        saver->wait();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "tempo: warning: %s\n", e.what());
-      } catch (...) {
-      }
-    }
+    close_callbacks();
     throw;
   }
+  close_callbacks();
+}
+
+bool Trainer::signal_pending() const {
+  return options_.handle_signals() && (stopped_by_signal_ != 0 || SignalGuard::pending() != 0);
+}
+
+void Trainer::close_callbacks() {
+  for (const auto& failure : engine_->close()) std::fprintf(stderr, "tempo: warning: %s\n", failure.c_str());
 }
 
 bool Trainer::poll_stop_signal() {
@@ -286,28 +282,6 @@ bool Trainer::poll_stop_signal() {
   stopped_by_signal_ = signal_number;
   state_->request_stop(signal_name(signal_number));
   return true;
-}
-
-void Trainer::save_for_signal() {
-  namespace fs = std::filesystem;
-  auto& state = *state_;
-  signal_checkpoints_.clear();
-  if (state.timestamp.batch() == 0) return;  // nothing trained, nothing to keep
-  std::vector<std::shared_ptr<CheckpointSaver>> savers;
-  if (checkpoint_saver_) savers.push_back(checkpoint_saver_);
-  for (const auto& callback : options_.callbacks()) {
-    if (auto saver = std::dynamic_pointer_cast<CheckpointSaver>(callback)) savers.push_back(saver);
-  }
-  for (const auto& saver : savers) {
-    // The saver may already have saved this batch (its interval fired): keep that file.
-    const fs::path folder = NameFormat(saver->options().folder(), "save_folder").format(state);
-    const auto path =
-        (folder / NameFormat(saver->options().filename(), "save_filename").format(state)).lexically_normal().string();
-    saver->wait();  // a background save of this batch counts once it is durable
-    std::error_code error;
-    const auto saved = fs::exists(path, error) ? path : saver->save(state);
-    if (!saved.empty()) signal_checkpoints_.push_back(saved);  // empty: failed under save_ignore_errors
-  }
 }
 
 void Trainer::train_loop() {
@@ -361,9 +335,10 @@ void Trainer::train_loop() {
       state.timestamp = state.timestamp.to_next_batch(num_samples, 0, batch_time);
       engine_->run_event(Event::BATCH_END);
 
-      // Evaluation time is not training time.
+      // Evaluation time is not training time. A preempted job has seconds: a signal skips the
+      // evaluation due at this batch and goes straight to its checkpoint.
       const auto eval_start = Clock::now();
-      run_evaluators(Event::BATCH_END);
+      if (!signal_pending()) run_evaluators(Event::BATCH_END);
       last_wct += Clock::now() - eval_start;
 
       engine_->run_event(Event::BATCH_CHECKPOINT);
@@ -380,7 +355,7 @@ void Trainer::train_loop() {
       state.timestamp = state.timestamp.to_next_epoch();
       engine_->run_event(Event::EPOCH_END);
       const auto eval_start = Clock::now();
-      run_evaluators(Event::EPOCH_END);
+      if (!signal_pending()) run_evaluators(Event::EPOCH_END);
       last_wct += Clock::now() - eval_start;
       engine_->run_event(Event::EPOCH_CHECKPOINT);
     }
@@ -390,11 +365,11 @@ void Trainer::train_loop() {
                         {"time/batch", static_cast<double>(state.timestamp.batch())},
                         {"time/sample", static_cast<double>(state.timestamp.sample())}});
   poll_stop_signal();
-  // Preempted: checkpoint before FIT_END (whose loggers then see it), whatever the interval.
-  if (stopped_by_signal_ != 0) save_for_signal();
+  // A stopped run's savers write the batch it stopped at in FIT_END (CheckpointSaver::on_fit_end).
   engine_->run_event(Event::FIT_END);
-  if (stopped_by_signal_ == 0 && poll_stop_signal()) save_for_signal();  // a signal during FIT_END
-  // A preempted job has seconds left: no final evaluation.
+  // A preempted job has seconds left: no final evaluation, also for a signal during FIT_END (the
+  // savers hold the last batch already: training was over or stopped).
+  poll_stop_signal();
   if (stopped_by_signal_ == 0) run_evaluators(Event::FIT_END);
 }
 

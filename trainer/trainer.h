@@ -9,7 +9,11 @@
 //         BATCH_END, [batch-interval evaluation],
 //         BATCH_CHECKPOINT; when the loader is exhausted one more BEFORE_DATALOADER, then
 //         EPOCH_END, [epoch-interval evaluation], EPOCH_CHECKPOINT; at the end FIT_END and, if
-//         the last evaluation was not at the final batch, one more evaluation.
+//         the last evaluation was not at the final batch, one more evaluation; then, even when
+//         fit() fails, every callback's and logger destination's close() (callbacks/callback.h).
+//   SIGTERM/SIGINT (TrainerOptions::handle_signals) become a stop request at the end of the
+//   batch: the evaluation due at that batch and the final one are skipped (a preempted job has
+//   seconds), and each CheckpointSaver writes the batch in FIT_END.
 //   An evaluation is EVAL_BEFORE_ALL, per evaluator EVAL_START, per batch EVAL_BATCH_START,
 //   EVAL_BEFORE_FORWARD, EVAL_AFTER_FORWARD, EVAL_BATCH_END, then EVAL_END; EVAL_AFTER_ALL.
 // Training that stops mid-epoch (max_duration in batches, or a stop request) fires no
@@ -64,11 +68,9 @@ class Trainer {
   // The checkpoint this run started from; empty for a fresh run.
   const std::string& resumed_from() const { return resumed_from_; }
   // 0, or the signal (SIGTERM, SIGINT) that stopped the last fit() early; see
-  // TrainerOptions::handle_signals.
+  // TrainerOptions::handle_signals. Each CheckpointSaver then holds the batch it stopped at
+  // (CheckpointSaver::checkpoint_of_batch), unless no batch was trained or the save failed.
   int stopped_by_signal() const { return stopped_by_signal_; }
-  // The checkpoints written or found for the batch a signal stopped at, one per CheckpointSaver
-  // (the built-in one first); empty when no batch had been trained.
-  const std::vector<std::string>& signal_checkpoints() const { return signal_checkpoints_; }
   // Paths the built-in saver holds, oldest first (Composer's trainer.saved_checkpoints).
   std::vector<std::string> saved_checkpoints() const;
 
@@ -100,8 +102,10 @@ class Trainer {
   c10::IValue load_initial_checkpoint();
   // Turns a pending SIGTERM/SIGINT into state.request_stop; true if it did.
   bool poll_stop_signal();
-  // After a signal: makes sure every CheckpointSaver holds a checkpoint of the current batch.
-  void save_for_signal();
+  // Whether a SIGTERM/SIGINT arrived during this fit(), taken in or not: evaluations are skipped.
+  bool signal_pending() const;
+  // Closes every callback (Engine::close), printing their failures as warnings.
+  void close_callbacks();
 
   TrainerOptions options_;
   std::unique_ptr<State> state_;
@@ -113,7 +117,6 @@ class Trainer {
   std::string resumed_from_;
   bool fitted_ = false;
   int stopped_by_signal_ = 0;
-  std::vector<std::string> signal_checkpoints_;
 };
 
 }  // namespace tempo

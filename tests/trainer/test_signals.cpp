@@ -71,7 +71,7 @@ TEST_SUITE("trainer") {
       CHECK(first.trainer->state().timestamp.batch() == 5);
       CHECK(first.trainer->state().stop_reason() == "SIGTERM");
       CHECK(fit_end->seen);
-      CHECK(first.trainer->signal_checkpoints() == std::vector<std::string>{dir / "ep0-ba5-rank0.pt"});
+      CHECK(first.trainer->checkpoint_saver()->checkpoint_of_batch(5) == dir / "ep0-ba5-rank0.pt");
       CHECK(files_in(dir.path()) == std::vector<std::string>{"ep0-ba5-rank0.pt", "latest-rank0.pt"});
       CHECK(SignalGuard::pending() == SIGTERM);  // nothing else cleared it; the next fit does
     }
@@ -118,7 +118,8 @@ TEST_SUITE("trainer") {
         const std::string name = fmt::format("ep{}-ba{}-rank0.pt", stopped.epoch(), batch);
         CHECK(fs::exists(main_dir + "/" + name));
         CHECK(fs::exists(extra_dir + "/" + name));
-        CHECK(run.trainer->signal_checkpoints() == std::vector<std::string>{main_dir + "/" + name, extra_dir + "/" + name});
+        CHECK(run.trainer->checkpoint_saver()->checkpoint_of_batch(batch) == main_dir + "/" + name);
+        CHECK(extra->checkpoint_of_batch(batch) == extra_dir + "/" + name);
         // Restart and finish: the same weights as a straight run.
         auto resumed = make_run(data, "2ep", 42, 7, {}, 4, [&](TrainerOptions& o) {
           o.save_folder(dir / "main").save_interval("2ba").autoresume(true);
@@ -132,13 +133,37 @@ TEST_SUITE("trainer") {
     }
   }
 
+  TEST_CASE("a signal skips the evaluation due at its batch and the final one, and saves that batch once") {
+    // Evaluation every batch; SIGTERM during batch 3's forward pass: batches 1 and 2 are evaluated,
+    // batch 3 goes straight to its checkpoint (a preempted job has seconds), and no final one runs.
+    class EvalCounter : public Callback {
+     public:
+      std::vector<int64_t> evaluated;
+
+     protected:
+      void on_eval_start(State& state, Logger&) override { evaluated.push_back(state.timestamp.batch()); }
+    };
+    TempDir dir;
+    auto counter = std::make_shared<EvalCounter>();
+    auto raise_at = std::make_shared<RaiseAt>(Event::AFTER_FORWARD, 3);
+    auto run = make_run(blobs(20), "2ep", 42, 7, {raise_at, counter}, 4, [&](TrainerOptions& o) {
+      o.save_folder(dir.path()).save_interval("1ba").eval_dataloader(loader(blobs(8), 4)).eval_interval("1ba");
+    });
+    run.trainer->fit();
+    CHECK(run.trainer->stopped_by_signal() == SIGTERM);
+    CHECK(counter->evaluated == std::vector<int64_t>{1, 2});
+    CHECK(files_in(dir.path()) ==
+          std::vector<std::string>{"ep0-ba1-rank0.pt", "ep0-ba2-rank0.pt", "ep0-ba3-rank0.pt", "latest-rank0.pt"});
+    CHECK(run.trainer->checkpoint_saver()->saved_checkpoints().size() == 3);
+  }
+
   TEST_CASE("SIGINT maps to its own number; without a save folder nothing is saved") {
     auto raise_at = std::make_shared<RaiseAt>(Event::AFTER_FORWARD, 2, SIGINT);
     auto run = make_run(blobs(20), "2ep", 42, 7, {raise_at});
     run.trainer->fit();
     CHECK(run.trainer->stopped_by_signal() == SIGINT);
     CHECK(run.trainer->state().timestamp.batch() == 2);
-    CHECK(run.trainer->signal_checkpoints().empty());
+    CHECK(run.trainer->checkpoint_saver() == nullptr);
     CHECK(std::string(signal_name(SIGINT)) == "SIGINT");
     CHECK(std::string(signal_name(SIGTERM)) == "SIGTERM");
   }

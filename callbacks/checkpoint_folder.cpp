@@ -1,0 +1,191 @@
+#include "callbacks/checkpoint_folder.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "errors/error.h"
+#include "serialization/atomic_file.h"
+
+namespace tempo {
+namespace fs = std::filesystem;
+
+namespace {
+
+void check_relative_pattern(const std::string& pattern, const std::string& option) {
+  if (!pattern.empty() && pattern.front() == '/') {
+    throw ConfigError(fmt::format("{} '{}' is absolute: it must name a file inside the save folder", option, pattern));
+  }
+}
+
+// `pattern` cut at every '/' outside braces ("{epoch:/>3}" keeps its '/').
+std::vector<std::string> split_pattern(const std::string& pattern) {
+  std::vector<std::string> parts(1);
+  int depth = 0;
+  for (const char c : pattern) {
+    if (c == '{') ++depth;
+    if (c == '}' && depth > 0) --depth;
+    if (c == '/' && depth == 0) {
+      parts.emplace_back();
+    } else {
+      parts.back() += c;
+    }
+  }
+  return parts;
+}
+
+std::string join(const std::vector<std::string>& parts, size_t from, const std::string& last) {
+  std::string joined;
+  for (size_t i = from; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    joined += parts[i] + "/";
+  }
+  return joined + last;
+}
+
+// Whether the writer of a temporary may still be writing it. This process has no save in flight
+// when it asks, so its own are leftovers. EPERM means alive under another user.
+bool writer_may_be_alive(int64_t pid) {
+  if (pid == ::getpid()) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+}  // namespace
+
+CheckpointFolder::CheckpointFolder(std::string folder, std::string filename, std::string latest_filename)
+    : folder_(folder, "save_folder"),
+      filename_(filename, "save_filename"),
+      latest_filename_(latest_filename, "save_latest_filename") {
+  if (folder.empty()) throw ConfigError("save_folder is empty: name the folder checkpoints go to");
+  if (filename.empty()) throw ConfigError("save_filename is empty");
+  check_relative_pattern(filename, "save_filename");
+  check_relative_pattern(latest_filename, "save_latest_filename");
+  const auto parts = split_pattern(folder);
+  for (const auto& part : parts) folder_parts_.emplace_back(part, "save_folder");
+  while (fixed_parts_ < folder_parts_.size() && !folder_parts_[fixed_parts_].varies_during_run()) ++fixed_parts_;
+  below_root_.emplace(join(parts, fixed_parts_, filename), "save_filename");
+  if (!latest_filename.empty()) latest_below_root_.emplace(join(parts, fixed_parts_, latest_filename), "save_latest_filename");
+}
+
+std::string CheckpointFolder::folder(const State& state) const { return folder_.format(state); }
+
+std::string CheckpointFolder::root(const State& state) const {
+  fs::path root = folder_.pattern().front() == '/' ? fs::path("/") : fs::path();
+  for (size_t i = 0; i < fixed_parts_; ++i) {
+    const auto part = folder_parts_[i].format(state);
+    if (!part.empty()) root /= part;
+  }
+  if (root.empty()) root = ".";
+  return root.lexically_normal().string();
+}
+
+std::string CheckpointFolder::inside(const State& state, const std::string& name, const std::string& option) const {
+  const auto folder = this->folder(state);
+  const fs::path relative(name);
+  if (relative.is_absolute() || relative.empty()) {
+    throw CheckpointError(fmt::format("{} produced '{}', which is not a relative path inside the save folder", option,
+                                      name));
+  }
+  for (const auto& part : relative) {
+    if (part == "..") {
+      throw CheckpointError(fmt::format("{} produced '{}', which would leave the save folder '{}'", option, name,
+                                        folder));
+    }
+  }
+  return (fs::path(folder) / relative).lexically_normal().string();
+}
+
+std::string CheckpointFolder::checkpoint_path(const State& state) const {
+  return inside(state, filename_.format(state), "save_filename");
+}
+
+std::string CheckpointFolder::latest_path(const State& state) const {
+  if (latest_filename_.empty()) return "";
+  return inside(state, latest_filename_.format(state), "save_latest_filename");
+}
+
+std::vector<CheckpointFolder::Entry> CheckpointFolder::list(const State& state, const std::string& exclude) const {
+  const fs::path root = this->root(state);
+  std::vector<Entry> found;
+  std::vector<std::string> linked;  // what the latest links below root point at
+  std::error_code error;
+  if (!fs::is_directory(root, error)) return found;
+  const auto matcher = below_root_->matcher(state);
+  const auto latest_matcher = latest_below_root_ ? latest_below_root_->matcher(state) : std::regex();
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    std::error_code kind;
+    if (is_temporary_name(it->path().filename().string())) continue;  // a save in flight or killed
+    const auto relative = it->path().lexically_relative(root).generic_string();
+    if (it->is_symlink(kind)) {
+      if (!latest_below_root_ || !std::regex_match(relative, latest_matcher)) continue;
+      const auto target = fs::read_symlink(it->path(), kind);
+      if (kind) continue;
+      linked.push_back((target.is_absolute() ? target : it->path().parent_path() / target).lexically_normal().string());
+      continue;
+    }
+    if (!it->is_regular_file(kind)) continue;
+    const auto path = it->path().lexically_normal().string();
+    if (path == exclude) continue;
+    const auto values = below_root_->parse(relative, state);
+    if (!values) continue;
+    Entry entry{path, fs::last_write_time(it->path(), kind), std::nullopt, false};
+    if (kind) continue;
+    const auto batch = values->find("batch");
+    if (batch != values->end()) {
+      try {
+        entry.batch = std::stoll(batch->second);
+      } catch (const std::exception&) {  // a format spec that is not decimal: the time decides
+      }
+    }
+    found.push_back(std::move(entry));
+  }
+  for (auto& entry : found) {
+    entry.linked = std::find(linked.begin(), linked.end(), entry.path) != linked.end();
+  }
+  std::stable_sort(found.begin(), found.end(), [](const Entry& a, const Entry& b) {
+    if (a.time != b.time) return a.time > b.time;
+    if (a.linked != b.linked) return a.linked;
+    if (a.batch != b.batch) return a.batch > b.batch;
+    return a.path > b.path;
+  });
+  return found;
+}
+
+void CheckpointFolder::point_latest(const std::string& path, const std::string& link) {
+  const auto link_parent = fs::path(link).parent_path();
+  std::error_code error;
+  fs::create_directories(link_parent, error);
+  if (error) {
+    throw CheckpointError(fmt::format("cannot create link '{}' -> '{}': cannot create its folder '{}': {}", link, path,
+                                      link_parent.string(), error.message()));
+  }
+  atomic_symlink(fs::path(path).lexically_relative(link_parent).string(), link);
+}
+
+std::vector<CheckpointFolder::Removal> CheckpointFolder::remove_stale_temporaries(const State& state) const {
+  const auto root = this->root(state);
+  std::error_code error;
+  std::vector<std::pair<std::string, int64_t>> stale;
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    const auto owner = temporary_name_writer(it->path().filename().string());
+    std::error_code kind;
+    if (!owner || it->is_directory(kind)) continue;  // a temporary is a file or a link, never a folder
+    if (!writer_may_be_alive(*owner)) stale.emplace_back(it->path().string(), *owner);
+  }
+  std::vector<Removal> report;
+  for (const auto& [path, owner] : stale) {
+    std::error_code removed;
+    fs::remove(path, removed);
+    report.push_back({path, owner, removed ? removed.message() : std::string()});
+  }
+  return report;
+}
+
+}  // namespace tempo

@@ -1,0 +1,141 @@
+// CheckpointFolder: the one place that makes, lists and parses a run's checkpoint names.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "callbacks/checkpoint_folder.h"
+#include "errors/error.h"
+#include "serialization/atomic_file.h"
+#include "state/state.h"
+#include "support/fixtures.h"
+
+using namespace tempo;
+using namespace tempo::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A State at `batches` batches of 4 samples into the run, `per_epoch` batches an epoch.
+State state_at(int64_t batches, int64_t per_epoch = 3) {
+  State state;
+  state.run_name = "r";
+  for (int64_t b = 0; b < batches; ++b) {
+    state.timestamp = state.timestamp.to_next_batch(4, 0, 0.1);
+    if ((b + 1) % per_epoch == 0) state.timestamp = state.timestamp.to_next_epoch();
+  }
+  return state;
+}
+
+void touch(const std::string& path, fs::file_time_type time) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path) << "x";
+  fs::last_write_time(path, time);
+}
+
+std::vector<std::string> names(const std::vector<CheckpointFolder::Entry>& entries, const std::string& root) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(fs::path(e.path).lexically_relative(root).generic_string());
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("callbacks") {
+  TEST_CASE("checkpoint folder: paths of a batch, the latest link, names that leave the folder") {
+    TempDir dir;
+    CheckpointFolder folder(dir / "{run_name}/ck", "ep{epoch}-ba{batch}-rank{rank}.pt", "latest-rank{rank}.pt");
+    const auto state = state_at(4);
+    CHECK(folder.folder(state) == dir / "r/ck");
+    CHECK(folder.checkpoint_path(state) == dir / "r/ck/ep1-ba4-rank0.pt");
+    CHECK(folder.latest_path(state) == dir / "r/ck/latest-rank0.pt");
+    CHECK(folder.root(state) == dir / "r/ck");
+    CHECK(CheckpointFolder(dir.path(), "x.pt", "").latest_path(state).empty());
+    CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), "../ep{epoch}.pt", "").checkpoint_path(state),
+                         doctest::Contains("would leave the save folder"), CheckpointError);
+    CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), "/abs.pt", ""), doctest::Contains("save_filename '/abs.pt' is absolute"),
+                         ConfigError);
+    CHECK_THROWS_WITH_AS(CheckpointFolder("", "x.pt", ""), doctest::Contains("save_folder is empty"), ConfigError);
+    CHECK_THROWS_WITH_AS(CheckpointFolder(dir / "e{epok}", "x.pt", ""), doctest::Contains("unknown variable '{epok}'"),
+                         ConfigError);
+  }
+
+  TEST_CASE("checkpoint folder: lists this run's checkpoints newest first, skipping temporaries, links and others") {
+    TempDir dir;
+    CheckpointFolder folder(dir.path(), "ep{epoch}-ba{batch}-rank{rank}.pt", "latest-rank{rank}.pt");
+    const auto now = fs::file_time_type::clock::now();
+    touch(dir / "ep0-ba2-rank0.pt", now - std::chrono::seconds(30));
+    touch(dir / "ep1-ba4-rank0.pt", now - std::chrono::seconds(20));
+    touch(dir / "ep1-ba6-rank0.pt", now - std::chrono::seconds(20));  // as new as ba4: the higher batch first
+    touch(dir / "ep0-ba2-rank1.pt", now);                              // another rank's
+    touch(dir / "notes.txt", now);
+    touch(dir / ".tmp.ep2-ba8-rank0.pt.123.0", now);                  // a save in flight
+    fs::create_symlink("ep0-ba2-rank0.pt", dir / "latest-rank0.pt");
+    const auto state = state_at(0);
+    CHECK(names(folder.list(state), dir.path()) ==
+          std::vector<std::string>{"ep1-ba6-rank0.pt", "ep1-ba4-rank0.pt", "ep0-ba2-rank0.pt"});
+    const auto entries = folder.list(state);
+    CHECK(entries[0].batch == 6);
+    CHECK(entries[2].linked);
+    CHECK_FALSE(entries[0].linked);
+    // Among equally new files the linked one goes first.
+    fs::remove(dir / "latest-rank0.pt");
+    fs::create_symlink("ep1-ba4-rank0.pt", dir / "latest-rank0.pt");
+    CHECK(names(folder.list(state), dir.path()).front() == "ep1-ba4-rank0.pt");
+    CHECK(names(folder.list(state, dir / "ep1-ba4-rank0.pt"), dir.path()) ==
+          std::vector<std::string>{"ep1-ba6-rank0.pt", "ep0-ba2-rank0.pt"});
+    CHECK(CheckpointFolder(dir / "missing", "x.pt", "").list(state).empty());
+  }
+
+  TEST_CASE("checkpoint folder: progress variables in the folder are listed from its fixed root, whatever the epoch") {
+    TempDir dir;
+    CheckpointFolder folder(dir / "{run_name}/e{epoch}", "ba{batch}.pt", "latest.pt");
+    const auto now = fs::file_time_type::clock::now();
+    touch(dir / "r/e0/ba2.pt", now - std::chrono::seconds(9));
+    touch(dir / "r/e1/ba4.pt", now - std::chrono::seconds(5));
+    touch(dir / "r/e1/ba5.pt", now - std::chrono::seconds(1));
+    touch(dir / "r/e1/other.pt", now);
+    const auto fresh = state_at(0);  // epoch 0: formatting the folder alone would look in r/e0 only
+    CHECK(folder.root(fresh) == dir / "r");
+    CHECK(folder.folder(fresh) == dir / "r/e0");
+    CHECK(names(folder.list(fresh), dir / "r") == std::vector<std::string>{"e1/ba5.pt", "e1/ba4.pt", "e0/ba2.pt"});
+    CHECK(folder.checkpoint_path(state_at(5)) == dir / "r/e1/ba5.pt");
+  }
+
+  TEST_CASE("checkpoint folder: temporary names are parsed beside the code that makes them") {
+    CHECK(is_temporary_name(".tmp.ep0-ba1-rank0.pt.123.0"));
+    CHECK_FALSE(is_temporary_name("ep0-ba1-rank0.pt"));
+    CHECK(temporary_name_writer(".tmp.ep0-ba1-rank0.pt.123.4") == 123);
+    CHECK(temporary_name_writer(".tmp.a.b.77.0") == 77);
+    CHECK_FALSE(temporary_name_writer(".tmp.x.0.1"));            // pid 0 is a process group for kill(2)
+    CHECK_FALSE(temporary_name_writer(".tmp.x.99999999999.1"));  // past INT_MAX
+    CHECK_FALSE(temporary_name_writer(".tmp.x.12"));
+    CHECK_FALSE(temporary_name_writer(".tmp.x.y.z"));
+
+    // A dead writer's temporary is removed, a live one's (this test's parent, say) is kept.
+    TempDir dir;
+    CheckpointFolder folder(dir.path(), "ep{epoch}.pt", "");
+    const pid_t dead = [] {
+      const pid_t child = fork();
+      if (child == 0) _exit(0);
+      int status = 0;
+      waitpid(child, &status, 0);
+      return child;
+    }();
+    const auto stale = dir / (".tmp.ep0.pt." + std::to_string(dead) + ".0");
+    const auto live = dir / (".tmp.ep1.pt." + std::to_string(getppid()) + ".0");
+    touch(stale, fs::file_time_type::clock::now());
+    touch(live, fs::file_time_type::clock::now());
+    const auto removed = folder.remove_stale_temporaries(state_at(0));
+    REQUIRE(removed.size() == 1);
+    CHECK(removed[0].path == stale);
+    CHECK(removed[0].writer == dead);
+    CHECK(removed[0].error.empty());
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(fs::exists(live));
+  }
+}
