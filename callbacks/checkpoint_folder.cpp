@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <functional>
 #include <system_error>
 
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
+#include "state/state.h"
 
 namespace tempo {
 namespace fs = std::filesystem;
@@ -109,33 +112,45 @@ std::string CheckpointFolder::latest_path(const State& state) const {
   return inside(state, latest_filename_.format(state), "save_latest_filename");
 }
 
+namespace {
+
+// Every entry below `root` (recursively, through the Env), as paths relative to it.
+void walk(Env& env, const fs::path& root, const fs::path& relative,
+          const std::function<void(const fs::path&, const Env::Child&)>& visit) {
+  std::error_code error;
+  for (const auto& child : env.list((root / relative).string(), error)) {
+    const auto path = relative / child.name;
+    visit(path, child);
+    if (child.type == fs::file_type::directory) walk(env, root, path, visit);
+  }
+}
+
+}  // namespace
+
 std::vector<CheckpointFolder::Entry> CheckpointFolder::list(const State& state, const std::string& exclude) const {
   const fs::path root = this->root(state);
   std::vector<Entry> found;
   std::vector<std::string> linked;  // what the latest links below root point at
-  std::error_code error;
-  if (!fs::is_directory(root, error)) return found;
   const auto matcher = below_root_->matcher(state);
   const auto latest_matcher = latest_below_root_ ? latest_below_root_->matcher(state) : std::regex();
-  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    std::error_code kind;
-    if (is_temporary_name(it->path().filename().string())) continue;  // a save in flight or killed
-    const auto relative = it->path().lexically_relative(root).generic_string();
-    if (it->is_symlink(kind)) {
-      if (!latest_below_root_ || !std::regex_match(relative, latest_matcher)) continue;
-      const auto target = fs::read_symlink(it->path(), kind);
-      if (kind) continue;
-      linked.push_back((target.is_absolute() ? target : it->path().parent_path() / target).lexically_normal().string());
-      continue;
+  walk(*state.env, root, fs::path(), [&](const fs::path& relative_path, const Env::Child& child) {
+    if (is_temporary_name(child.name)) return;  // a save in flight or killed
+    const auto relative = relative_path.generic_string();
+    const auto full = root / relative_path;
+    if (child.type == fs::file_type::symlink) {
+      if (!latest_below_root_ || !std::regex_match(relative, latest_matcher)) return;
+      std::error_code error;
+      const auto target = fs::read_symlink(full, error);
+      if (error) return;
+      linked.push_back((target.is_absolute() ? target : full.parent_path() / target).lexically_normal().string());
+      return;
     }
-    if (!it->is_regular_file(kind)) continue;
-    const auto path = it->path().lexically_normal().string();
-    if (path == exclude) continue;
+    if (child.type != fs::file_type::regular) return;
+    const auto path = full.lexically_normal().string();
+    if (path == exclude) return;
     const auto values = below_root_->parse(relative, state);
-    if (!values) continue;
-    Entry entry{path, fs::last_write_time(it->path(), kind), std::nullopt, false};
-    if (kind) continue;
+    if (!values) return;
+    Entry entry{path, child.time, std::nullopt, false};
     const auto batch = values->find("batch");
     if (batch != values->end()) {
       try {
@@ -144,7 +159,7 @@ std::vector<CheckpointFolder::Entry> CheckpointFolder::list(const State& state, 
       }
     }
     found.push_back(std::move(entry));
-  }
+  });
   for (auto& entry : found) {
     entry.linked = std::find(linked.begin(), linked.end(), entry.path) != linked.end();
   }
@@ -157,7 +172,7 @@ std::vector<CheckpointFolder::Entry> CheckpointFolder::list(const State& state, 
   return found;
 }
 
-void CheckpointFolder::point_latest(const std::string& path, const std::string& link) {
+void CheckpointFolder::point_latest(const std::string& path, const std::string& link, Env& env) {
   const auto link_parent = fs::path(link).parent_path();
   std::error_code error;
   fs::create_directories(link_parent, error);
@@ -165,25 +180,23 @@ void CheckpointFolder::point_latest(const std::string& path, const std::string& 
     throw CheckpointError(fmt::format("cannot create link '{}' -> '{}': cannot create its folder '{}': {}", link, path,
                                       link_parent.string(), error.message()));
   }
-  atomic_symlink(fs::path(path).lexically_relative(link_parent).string(), link);
+  atomic_symlink(fs::path(path).lexically_relative(link_parent).string(), link, env);
 }
 
 std::vector<CheckpointFolder::Removal> CheckpointFolder::remove_stale_temporaries(const State& state) const {
-  const auto root = this->root(state);
-  std::error_code error;
+  const fs::path root = this->root(state);
   std::vector<std::pair<std::string, int64_t>> stale;
-  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    const auto owner = temporary_name_writer(it->path().filename().string());
-    std::error_code kind;
-    if (!owner || it->is_directory(kind)) continue;  // a temporary is a file or a link, never a folder
-    if (!writer_may_be_alive(*owner)) stale.emplace_back(it->path().string(), *owner);
-  }
+  walk(*state.env, root, fs::path(), [&](const fs::path& relative, const Env::Child& child) {
+    const auto owner = temporary_name_writer(child.name);
+    // A temporary is a file or a link, never a folder.
+    if (!owner || child.type == fs::file_type::directory) return;
+    if (!writer_may_be_alive(*owner)) stale.emplace_back((root / relative).string(), *owner);
+  });
   std::vector<Removal> report;
   for (const auto& [path, owner] : stale) {
-    std::error_code removed;
-    fs::remove(path, removed);
-    report.push_back({path, owner, removed ? removed.message() : std::string()});
+    const int rc = state.env->unlink(path.c_str());
+    const int err = errno;
+    report.push_back({path, owner, rc != 0 && err != ENOENT ? std::string(std::strerror(err)) : std::string()});
   }
   return report;
 }

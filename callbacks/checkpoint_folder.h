@@ -14,7 +14,7 @@
 // absolute name is refused); temporaries (serialization/atomic_file.h) and links are never listed.
 // Throws: ConfigError from the constructor for a bad pattern (naming the option); CheckpointError
 // for a formatted name that leaves the folder. Listing never throws for unreadable entries: it
-// skips them.
+// skips them. Listing, links and removals go through the state's Env (serialization/env.h).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "callbacks/name_format.h"
+#include "serialization/env.h"
 
 namespace tempo {
 
@@ -60,7 +61,7 @@ class CheckpointFolder {
 
   // Makes `link` (a latest_path()) point at the durable checkpoint `path`, by a relative symlink
   // replaced atomically. Throws CheckpointError.
-  static void point_latest(const std::string& path, const std::string& link);
+  static void point_latest(const std::string& path, const std::string& link, Env& env);
 
   // Removes the temporaries below root() whose writer is no longer alive (or is this process: call
   // it only when no save of this process is in flight); a live process's are never touched.

@@ -96,18 +96,14 @@ std::vector<std::string> drop_oldest(std::vector<std::string>& saved, const std:
   return dropped;
 }
 
-void warn_not_saved(int64_t batch, bool written, const char* what) {
-  std::fprintf(stderr,
-               "tempo: warning: the checkpoint of batch %lld %s (save_ignore_errors is set: training continues): %s\n",
-               static_cast<long long>(batch),
-               written ? "was written but the latest link was not moved to it" : "was not saved", what);
+void warn_not_saved(Env& env, int64_t batch, bool written, const char* what) {
+  env.warn(fmt::format("the checkpoint of batch {} {} (save_ignore_errors is set: training continues): {}", batch,
+                       written ? "was written but the latest link was not moved to it" : "was not saved", what));
 }
 
-void warn_best_not_kept(int64_t batch, const char* what) {
-  std::fprintf(stderr,
-               "tempo: warning: the best checkpoint of batch %lld was not kept (save_ignore_errors is set: "
-               "training continues): %s\n",
-               static_cast<long long>(batch), what);
+void warn_best_not_kept(Env& env, int64_t batch, const char* what) {
+  env.warn(fmt::format("the best checkpoint of batch {} was not kept (save_ignore_errors is set: training continues): {}",
+                       batch, what));
 }
 
 // Background saves report nothing: loggers are called on the trainer's thread only, and the
@@ -156,6 +152,7 @@ CheckpointSnapshot::StorageSet step_only_storages(const State& state, const c10:
 // the training thread reads the outcome only after joining it, so the two share nothing else.
 struct CheckpointSaver::BackgroundSave {
   c10::IValue tree;   // the snapshot: staging memory, not the live state
+  Env* env = nullptr;  // the run's, for every file call
   // The saver's snapshot, when take() left the parameters and optimizer state to copy here; the
   // training thread waits on `copied` (through State::checkpoint_copy) before its next step.
   CheckpointSnapshot* copy_later = nullptr;
@@ -206,14 +203,11 @@ struct CheckpointSaver::BackgroundSave {
     if (!path.empty()) {
       try {
         make_parent(path);
-        write_checkpoint(tree, path);  // on failure the temporary is removed; nothing else changed
+        write_checkpoint(tree, path, {}, *env);  // on failure the temporary is removed; nothing else changed
         written = true;
-        if (!link.empty()) CheckpointFolder::point_latest(path, link);
+        if (!link.empty()) CheckpointFolder::point_latest(path, link, *env);
         linked = true;
-        for (const auto& old : drop) {
-          std::error_code error;
-          fs::remove(old, error);  // already gone is fine: the goal is that it is not there
-        }
+        for (const auto& old : drop) env->unlink(old.c_str());  // already gone is fine: the goal is that it is not there
       } catch (const CheckpointError&) {
         save_error = std::current_exception();
         save_error_ignorable = true;
@@ -226,9 +220,9 @@ struct CheckpointSaver::BackgroundSave {
         std::error_code error;
         fs::create_directories(fs::path(best).parent_path(), error);
         if (written) {
-          atomic_hard_link(path, best);
+          atomic_hard_link(path, best, *env);
         } else {
-          write_checkpoint(tree, best);
+          write_checkpoint(tree, best, {}, *env);
         }
       } catch (...) {
         best_error = std::current_exception();
@@ -269,13 +263,14 @@ CheckpointSaver::~CheckpointSaver() {
   try {
     finish_background(/*block=*/true);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tempo: warning: a background checkpoint save failed: %s\n", e.what());
+    env_->warn(std::string("a background checkpoint save failed: ") + e.what());
   } catch (...) {
-    std::fprintf(stderr, "tempo: warning: a background checkpoint save failed\n");
+    env_->warn("a background checkpoint save failed");
   }
 }
 
-void CheckpointSaver::on_event(Event, State&, Logger&) {
+void CheckpointSaver::on_event(Event, State& state, Logger&) {
+  env_ = state.env;
   // A background save that finished is taken in at the first event after: its error is not held back.
   finish_background(/*block=*/false);
 }
@@ -286,13 +281,10 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
   fit_ended_ = false;
   best_pending_ = false;
   for (const auto& removal : folder_.remove_stale_temporaries(state)) {
-    if (removal.error.empty()) {
-      std::fprintf(stderr, "tempo: removed '%s', left by an interrupted save of process %lld\n", removal.path.c_str(),
-                   static_cast<long long>(removal.writer));
-    } else {
-      std::fprintf(stderr, "tempo: warning: cannot remove '%s', left by an interrupted save of process %lld: %s\n",
-                   removal.path.c_str(), static_cast<long long>(removal.writer), removal.error.c_str());
-    }
+    env_->warn(removal.error.empty()
+                   ? fmt::format("removed '{}', left by an interrupted save of process {}", removal.path, removal.writer)
+                   : fmt::format("cannot remove '{}', left by an interrupted save of process {}: {}", removal.path,
+                                 removal.writer, removal.error));
   }
   // Rebuild the list from the folder, so rotation also counts what earlier runs wrote; the best
   // checkpoint is never rotated.
@@ -375,13 +367,14 @@ void CheckpointSaver::keep_best(const State& state, Logger* logger) {
     std::error_code error;
     fs::create_directories(fs::path(best).parent_path(), error);
     if (last_saved_batch_ == state.timestamp.batch() && !saved_.empty() && fs::exists(saved_.back(), error)) {
-      atomic_hard_link(saved_.back(), best);
+      atomic_hard_link(saved_.back(), best, *state.env);
     } else {
-      write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), best, saving_progress(logger, best));
+      write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), best, saving_progress(logger, best),
+                       *state.env);
     }
   } catch (const CheckpointError& e) {
     if (!options_.ignore_errors()) throw;
-    warn_best_not_kept(state.timestamp.batch(), e.what());
+    warn_best_not_kept(*state.env, state.timestamp.batch(), e.what());
   }
 }
 
@@ -440,7 +433,7 @@ std::pair<std::string, std::string> CheckpointSaver::checked_names(const State& 
       read_checkpoint(path);
     } catch (const CheckpointError& e) {
       damaged = true;
-      std::fprintf(stderr, "tempo: warning: replacing damaged checkpoint '%s': %s\n", path.c_str(), e.what());
+      state.env->warn(fmt::format("replacing damaged checkpoint '{}': {}", path, e.what()));
     }
     if (!damaged) {
       throw CheckpointError(fmt::format("checkpoint '{}' already exists and save_overwrite is off", path));
@@ -450,23 +443,25 @@ std::pair<std::string, std::string> CheckpointSaver::checked_names(const State& 
 }
 
 std::string CheckpointSaver::save(const State& state, Logger* logger) {
+  env_ = state.env;
   finish_background(/*block=*/true);
   const auto [path, link] = checked_names(state);
   bool written = false;
   try {
     make_parent(path);
     // On any failure the temporary is removed; nothing else has changed yet.
-    write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path, saving_progress(logger, path));
+    write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path, saving_progress(logger, path),
+                     *state.env);
     written = true;
     saved_.erase(std::remove(saved_.begin(), saved_.end(), path), saved_.end());
     saved_.push_back(path);
     last_saved_batch_ = state.timestamp.batch();
     last_saved_path_ = path;
-    if (!link.empty()) CheckpointFolder::point_latest(path, link);
+    if (!link.empty()) CheckpointFolder::point_latest(path, link, *state.env);
   } catch (const CheckpointError& e) {
     // Rotation has not run: every older checkpoint is still there, and latest still names one.
     if (!options_.ignore_errors()) throw;
-    warn_not_saved(state.timestamp.batch(), written, e.what());
+    warn_not_saved(*state.env, state.timestamp.batch(), written, e.what());
     return written ? path : std::string();
   }
   rotate(path);
@@ -482,8 +477,10 @@ void CheckpointSaver::wait() { finish_background(/*block=*/true); }
 
 void CheckpointSaver::start_background(const State& state, bool save, bool best, State* overlap) {
   // One save at a time, and the staging memory the previous one wrote from is free again.
+  env_ = state.env;
   finish_background(/*block=*/true);
   auto job = std::make_unique<BackgroundSave>();
+  job->env = state.env;
   job->batch = state.timestamp.batch();
   job->ignore_errors = options_.ignore_errors();
   if (save) std::tie(job->path, job->link) = checked_names(state);
@@ -539,7 +536,7 @@ void CheckpointSaver::finish_background(bool block) {
       std::rethrow_exception(job->save_error);
     } catch (const CheckpointError& e) {
       if (!options_.ignore_errors()) throw;
-      warn_not_saved(job->batch, job->written, e.what());
+      warn_not_saved(*job->env, job->batch, job->written, e.what());
     }
   }
   if (job->best_error) {
@@ -547,15 +544,14 @@ void CheckpointSaver::finish_background(bool block) {
       std::rethrow_exception(job->best_error);
     } catch (const CheckpointError& e) {
       if (!options_.ignore_errors()) throw;
-      warn_best_not_kept(job->batch, e.what());
+      warn_best_not_kept(*job->env, job->batch, e.what());
     }
   }
 }
 
 void CheckpointSaver::rotate(const std::string& newest) {
   for (const auto& oldest : drop_oldest(saved_, newest, options_.num_checkpoints_to_keep())) {
-    std::error_code error;
-    fs::remove(oldest, error);  // already gone is fine: the goal is that it is not there
+    env_->unlink(oldest.c_str());  // already gone is fine: the goal is that it is not there
   }
 }
 

@@ -150,6 +150,8 @@ class CheckpointSaver : public Callback {
   // pointer, the writer thread only the object, and only until it marks it done.
   std::unique_ptr<BackgroundSave> background_;
   CheckpointSnapshot snapshot_;
+  // The Env of the state last seen (State::env): rotation, warnings, the destructor's report.
+  Env* env_ = &Env::posix();
 };
 
 }  // namespace tempo

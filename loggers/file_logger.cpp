@@ -114,7 +114,7 @@ void FileLogger::open(const State& state) {
       truncate = true;
     }
   }
-  writer_.open(path, truncate);
+  writer_.open(path, truncate, *state.env);
   writer_.flush();
 }
 

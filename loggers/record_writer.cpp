@@ -16,8 +16,9 @@ namespace tempo {
 
 RecordWriter::~RecordWriter() { close(); }
 
-void RecordWriter::open(const std::string& path, bool truncate) {
+void RecordWriter::open(const std::string& path, bool truncate, Env& env) {
   close();
+  env_ = &env;
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code error;
   if (!parent.empty()) std::filesystem::create_directories(parent, error);
@@ -25,7 +26,7 @@ void RecordWriter::open(const std::string& path, bool truncate) {
     throw ConfigError(fmt::format("{}: cannot create the folder '{}': {}", what_, parent.string(), error.message()));
   }
   const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0);
-  const int fd = ::open(path.c_str(), flags, 0644);
+  const int fd = env_->open(path.c_str(), flags, 0644);
   if (fd < 0) throw ConfigError(fmt::format("{}: cannot open '{}': {}", what_, path, std::strerror(errno)));
   fd_ = fd;
   path_ = path;
@@ -35,9 +36,8 @@ void RecordWriter::open(const std::string& path, bool truncate) {
 void RecordWriter::warn(const std::string& what, int error) {
   if (failed_) return;
   failed_ = true;
-  std::fprintf(stderr, "tempo: warning: %s: %s '%s' failed: %s; its further records are dropped\n", what_.c_str(),
-               what.c_str(), path_.c_str(), std::strerror(error));
-  std::fflush(stderr);
+  env_->warn(fmt::format("{}: {} '{}' failed: {}; its further records are dropped", what_, what, path_,
+                         std::strerror(error)));
 }
 
 void RecordWriter::flush(bool sync) {
@@ -48,7 +48,7 @@ void RecordWriter::flush(bool sync) {
     // (which a regular file sees only when the disk fills).
     size_t done = 0;
     while (done < record.size()) {
-      const ssize_t n = ::write(fd_, record.data() + done, record.size() - done);
+      const ssize_t n = env_->write(fd_, record.data() + done, record.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         warn("writing", n < 0 ? errno : ENOSPC);
@@ -58,13 +58,13 @@ void RecordWriter::flush(bool sync) {
     }
   }
   pending_.clear();
-  if (sync && !failed_ && ::fsync(fd_) != 0) warn("syncing", errno);
+  if (sync && !failed_ && env_->fsync(fd_) != 0) warn("syncing", errno);
 }
 
 void RecordWriter::close() {
   if (fd_ < 0) return;
   flush(/*sync=*/true);
-  ::close(fd_);
+  env_->close(fd_);
   fd_ = -1;
 }
 

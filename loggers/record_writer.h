@@ -2,14 +2,17 @@
 // complete TFRecords) are kept in memory until flush(), which hands each one to the kernel with a
 // single write(2), so a process killed at any instant (SIGKILL included) leaves only whole
 // records in the file: at most the unflushed ones are lost. Records added before open() wait
-// for it. A failed write does not stop training: it prints one warning on stderr naming the
-// file and the OS error, and records are dropped from then on (the warning says so).
+// for it. A failed write does not stop training: it sends one warning naming the file and the OS
+// error to the run's Env, and records are dropped from then on (the warning says so). Every file
+// call goes through the Env given to open() (serialization/env.h).
 // open() throws ConfigError naming the file when it cannot be created.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "serialization/env.h"
 
 namespace tempo {
 
@@ -22,7 +25,7 @@ class RecordWriter {
   RecordWriter& operator=(const RecordWriter&) = delete;
 
   // Creates the parent folders, then opens `path` for appending (emptying it first if `truncate`).
-  void open(const std::string& path, bool truncate);
+  void open(const std::string& path, bool truncate, Env& env = Env::posix());
   bool is_open() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
 
@@ -39,6 +42,7 @@ class RecordWriter {
   void warn(const std::string& what, int error);
 
   std::string what_;
+  Env* env_ = &Env::posix();
   std::string path_;
   int fd_ = -1;
   bool failed_ = false;

@@ -57,7 +57,7 @@ void TensorBoardLogger::on_init(State& state, Logger&) {
     path = base;
     path += n == 0 ? fmt::format(".{}", ::getpid()) : fmt::format(".{}.{}", ::getpid(), n);
   }
-  writer_.open(path.string(), /*truncate=*/true);
+  writer_.open(path.string(), /*truncate=*/true, *state.env);
   tensorboard::Event event;
   event.set_wall_time(now);
   event.set_file_version("brain.Event:2");

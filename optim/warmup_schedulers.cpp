@@ -56,10 +56,9 @@ void check_covers_max_duration(const Time& t_max, const Time& given, const State
 void WarmupScheduler::check_run(const State& state, double ssr) const {
   const Time t_warmup = convert_schedule_time(t_warmup_, state, 1.0, what("t_warmup"));
   if (t_warmup.count() == 0 && t_warmup_.value() != 0) {
-    std::fprintf(stderr,
-                 "tempo: warning: %s: t_warmup %s is 0%s in this run; a warm-up given in dur is counted in "
-                 "max_duration's unit\n",
-                 type_name().c_str(), to_string(t_warmup_).c_str(), to_string(t_warmup.unit()).c_str());
+    state.env->warn(fmt::format("{}: t_warmup {} is 0{} in this run; a warm-up given in dur is counted in "
+                                "max_duration's unit",
+                                type_name(), to_string(t_warmup_), to_string(t_warmup.unit())));
   }
   if (!t_max_) return;
   const Time t_max = convert_schedule_time(*t_max_, state, ssr, what("t_max"));

@@ -13,7 +13,6 @@
 #include <system_error>
 
 #include "errors/error.h"
-#include "serialization/file_io.h"
 
 namespace tempo {
 namespace {
@@ -41,14 +40,14 @@ std::string temp_name_for(const std::string& path) {
 }
 
 // fsync of the folder makes a rename in it durable; without it a crash may forget the rename.
-void sync_folder(const std::string& path) {
+void sync_folder(const std::string& path, Env& env) {
   const std::string folder = parent_folder(path);
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int fd = env.open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0)
     throw CheckpointError("cannot open folder '" + folder + "' to sync '" + path + "': " + os_error(errno));
-  const int rc = file_io().fsync(fd);
+  const int rc = env.fsync(fd);
   const int err = errno;
-  ::close(fd);
+  env.close(fd);
   // Some file systems do not support fsync on folders (EINVAL); the rename is then as durable as
   // that file system allows, which is not an error of ours.
   if (rc != 0 && err != EINVAL)
@@ -80,26 +79,27 @@ std::string parent_folder(const std::string& path) {
   return path.substr(0, slash);
 }
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), temp_path_(temp_name_for(path_)) {
+AtomicFile::AtomicFile(std::string path, Env& env)
+    : env_(env), path_(std::move(path)), temp_path_(temp_name_for(path_)) {
   if (path_.empty() || path_.back() == '/')
     throw CheckpointError("cannot write checkpoint '" + path_ + "': not a file name");
   // rename() would refuse to replace a folder only after the whole file was written.
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     throw CheckpointError("cannot write checkpoint '" + path_ + "': it is a folder");
-  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  fd_ = env_.open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) throw CheckpointError("cannot write checkpoint '" + path_ + "': " + os_error(errno));
 }
 
 AtomicFile::~AtomicFile() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(temp_path_.c_str());
+  if (fd_ >= 0) env_.close(fd_);
+  if (!committed_) env_.unlink(temp_path_.c_str());
 }
 
 void AtomicFile::fail(const std::string& what, int err) {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) env_.close(fd_);
   fd_ = -1;
-  ::unlink(temp_path_.c_str());
+  env_.unlink(temp_path_.c_str());
   throw CheckpointError("cannot write checkpoint '" + path_ + "': " + what + ": " + os_error(err));
 }
 
@@ -108,7 +108,7 @@ void AtomicFile::write(const void* data, size_t size) {
     throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
-    const ssize_t n = file_io().write(fd_, p, size);
+    const ssize_t n = env_.write(fd_, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("write failed", errno);
@@ -121,31 +121,31 @@ void AtomicFile::write(const void* data, size_t size) {
 void AtomicFile::commit() {
   if (fd_ < 0 || committed_)
     throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
-  if (file_io().fsync(fd_) != 0) fail("fsync failed", errno);
-  const int rc = ::close(fd_);
+  if (env_.fsync(fd_) != 0) fail("fsync failed", errno);
+  const int rc = env_.close(fd_);
   fd_ = -1;
   if (rc != 0) fail("close failed", errno);
   // rename() replaces a file atomically but refuses to replace a folder with a file (EISDIR).
-  if (file_io().rename(temp_path_.c_str(), path_.c_str()) != 0) fail("rename failed", errno);
+  if (env_.rename(temp_path_.c_str(), path_.c_str()) != 0) fail("rename failed", errno);
   committed_ = true;
-  sync_folder(path_);
+  sync_folder(path_, env_);
 }
 
-void atomic_symlink(const std::string& target, const std::string& link_path) {
+void atomic_symlink(const std::string& target, const std::string& link_path, Env& env) {
   const std::string temp = temp_name_for(link_path);
-  if (::symlink(target.c_str(), temp.c_str()) != 0)
+  if (env.symlink(target.c_str(), temp.c_str()) != 0)
     throw CheckpointError("cannot create link '" + link_path + "' -> '" + target + "': " + os_error(errno));
-  if (file_io().rename(temp.c_str(), link_path.c_str()) != 0) {
+  if (env.rename(temp.c_str(), link_path.c_str()) != 0) {
     const int err = errno;
-    ::unlink(temp.c_str());
+    env.unlink(temp.c_str());
     throw CheckpointError("cannot create link '" + link_path + "' -> '" + target + "': " + os_error(err));
   }
-  sync_folder(link_path);
+  sync_folder(link_path, env);
 }
 
-void atomic_hard_link(const std::string& existing, const std::string& link_path) {
+void atomic_hard_link(const std::string& existing, const std::string& link_path, Env& env) {
   const std::string temp = temp_name_for(link_path);
-  if (::link(existing.c_str(), temp.c_str()) != 0) {
+  if (env.link(existing.c_str(), temp.c_str()) != 0) {
     const int err = errno;
     if (err != EXDEV && err != EPERM && err != EMLINK && err != ENOTSUP) {
       throw CheckpointError("cannot link '" + link_path + "' to '" + existing + "': " + os_error(err));
@@ -154,24 +154,24 @@ void atomic_hard_link(const std::string& existing, const std::string& link_path)
     std::error_code error;
     std::filesystem::copy_file(existing, temp, error);
     if (error) {
-      ::unlink(temp.c_str());
+      env.unlink(temp.c_str());
       throw CheckpointError("cannot copy '" + existing + "' to '" + link_path + "': " + error.message());
     }
-    const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
-    const int rc = fd < 0 ? -1 : file_io().fsync(fd);
+    const int fd = env.open(temp.c_str(), O_RDONLY | O_CLOEXEC, 0);
+    const int rc = fd < 0 ? -1 : env.fsync(fd);
     const int sync_err = errno;
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0) env.close(fd);
     if (rc != 0) {
-      ::unlink(temp.c_str());
+      env.unlink(temp.c_str());
       throw CheckpointError("cannot sync the copy of '" + existing + "' for '" + link_path + "': " + os_error(sync_err));
     }
   }
-  if (file_io().rename(temp.c_str(), link_path.c_str()) != 0) {
+  if (env.rename(temp.c_str(), link_path.c_str()) != 0) {
     const int err = errno;
-    ::unlink(temp.c_str());
+    env.unlink(temp.c_str());
     throw CheckpointError("cannot link '" + link_path + "' to '" + existing + "': " + os_error(err));
   }
-  sync_folder(link_path);
+  sync_folder(link_path, env);
 }
 
 }  // namespace tempo

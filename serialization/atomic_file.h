@@ -3,7 +3,8 @@
 // bytes go to a hidden temporary in the same folder (".tmp.<name>.<pid>.<n>", so folder scans can
 // skip it), which is fsynced, renamed over `path`, and the folder is fsynced so the rename itself
 // survives. Every failure throws tempo::CheckpointError naming the path and the OS error, and
-// leaves no temporary behind. The OS calls go through serialization/file_io.h, where tests inject faults.
+// leaves no temporary behind. Every OS call goes through the Env passed in (serialization/env.h),
+// Env::posix() by default, where tests inject faults.
 #pragma once
 
 #include <cstddef>
@@ -11,12 +12,14 @@
 #include <optional>
 #include <string>
 
+#include "serialization/env.h"
+
 namespace tempo {
 
 class AtomicFile {
  public:
   // Creates the temporary next to `path`; throws CheckpointError if the folder is unusable.
-  explicit AtomicFile(std::string path);
+  explicit AtomicFile(std::string path, Env& env = Env::posix());
   // Removes the temporary unless commit() succeeded.
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -33,6 +36,7 @@ class AtomicFile {
  private:
   [[noreturn]] void fail(const std::string& what, int err);
 
+  Env& env_;
   std::string path_;
   std::string temp_path_;
   int fd_ = -1;
@@ -41,12 +45,12 @@ class AtomicFile {
 
 // Points `link_path` at `target` atomically (symlink at a temporary name, renamed over
 // `link_path`, folder fsynced). Replaces an existing link or file; throws CheckpointError.
-void atomic_symlink(const std::string& target, const std::string& link_path);
+void atomic_symlink(const std::string& target, const std::string& link_path, Env& env = Env::posix());
 
 // Makes `link_path` a second name of the existing file `existing` (a hard link, or a copy where
 // the file system refuses links) atomically: linked or copied at a temporary name, renamed over
 // `link_path`, folder fsynced. Replaces an existing file; throws CheckpointError.
-void atomic_hard_link(const std::string& existing, const std::string& link_path);
+void atomic_hard_link(const std::string& existing, const std::string& link_path, Env& env = Env::posix());
 
 // Temporary names are ".tmp.<name>.<pid>.<n>" (made here, so parsed here): whether `filename` (a
 // bare file name, no folder) starts like one, which folder scans skip, and the pid of the process

@@ -46,7 +46,8 @@ constexpr uint64_t kMappedAlignment = 64;
 
 }  // namespace
 
-void write_checkpoint(const c10::IValue& tree, const std::string& path, const CheckpointProgressFn& progress) {
+void write_checkpoint(const c10::IValue& tree, const std::string& path, const CheckpointProgressFn& progress,
+                      Env& env) {
   std::vector<at::Tensor> storages;
   std::string pickle;
   try {
@@ -58,7 +59,7 @@ void write_checkpoint(const c10::IValue& tree, const std::string& path, const Ch
     throw CheckpointError("cannot write checkpoint '" + path +
                           "': " + (message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message));
   }
-  AtomicFile file(path);
+  AtomicFile file(path, env);
   uint64_t total = pickle.size();
   for (const auto& storage : storages) total += storage.nbytes();
   uint64_t written = 0;

@@ -15,13 +15,17 @@
 #include <functional>
 #include <string>
 
+#include "serialization/env.h"
+
 namespace tempo {
 
 // Told how many of the file's bytes are written or read so far: first 0, then every few MiB,
 // last the total; called on the calling thread.
 using CheckpointProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
-void write_checkpoint(const c10::IValue& tree, const std::string& path, const CheckpointProgressFn& progress = {});
+// Every file call goes through `env` (serialization/env.h).
+void write_checkpoint(const c10::IValue& tree, const std::string& path, const CheckpointProgressFn& progress = {},
+                      Env& env = Env::posix());
 
 // Tensors come back on the CPU, whatever device they were saved from. Storages of 4 KiB and more
 // point into the file, memory-mapped copy-on-write (see ZipReader::map), so loading costs one

@@ -266,7 +266,7 @@ std::vector<Entry> parse_header(const JsonValue& root, uint64_t data_size, const
 }  // namespace
 
 void write_safetensors(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
-                       const std::string& path) {
+                       const std::string& path, Env& env) {
   const std::size_t slash = path.rfind('/');
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.empty() || base == "." || base == "..") throw CheckpointError(fmt::format("{}: not a file name", path));
@@ -274,7 +274,7 @@ void write_safetensors(const NamedTensors& tensors, const std::map<std::string, 
 
   // Temporary next to `path`, fsynced, renamed into place and the folder fsynced; the destructor
   // removes the temporary if anything below throws.
-  AtomicFile file(path);
+  AtomicFile file(path, env);
   uint8_t length[8];
   encode_le(length, header.size(), 8);
   file.write(length, 8);

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "serialization/env.h"
+
 namespace tempo {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
@@ -26,8 +28,9 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 // Names must be unique, valid UTF-8 and not "__metadata__"; tensors may live on any device and
 // have any strides (they are copied to contiguous CPU memory one at a time when needed). The header
 // lists tensors in the given order and the data follows that order.
+// Every file call goes through `env` (serialization/env.h).
 void write_safetensors(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
-                       const std::string& path);
+                       const std::string& path, Env& env = Env::posix());
 
 // The tensors in header order, as contiguous CPU tensors owning their memory. If `metadata` is
 // given it is replaced by the file's "__metadata__" (empty when absent).

@@ -24,6 +24,7 @@
 
 #include "data/batch.h"
 #include "metrics/metric.h"
+#include "serialization/env.h"
 #include "state/copy_fence.h"
 #include "state/stateful.h"
 #include "time/time_quantity.h"
@@ -57,6 +58,9 @@ class State {
   std::vector<std::shared_ptr<Scheduler>> schedulers;
   std::shared_ptr<DataLoader> train_dataloader;
   c10::Device device{c10::kCPU};
+  // The run's environment (TrainerOptions::env): every file a callback or logger writes, and
+  // every warning, goes through it. Never null; not owned.
+  Env* env = &Env::posix();
 
   // Where the run stands.
   Timestamp timestamp;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "errors/error.h"
+#include "state/state.h"
 #include "serialization/checkpoint_file.h"
 #include "serialization/weights_file.h"
 
@@ -31,8 +32,7 @@ std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state
     try {
       return AutoresumeCandidate{entry.path, read_checkpoint(entry.path, for_path(progress, entry.path))};
     } catch (const CheckpointError& e) {
-      std::fprintf(stderr, "tempo: warning: autoresume skips damaged checkpoint '%s' and tries an older one: %s\n",
-                   entry.path.c_str(), e.what());
+      state.env->warn("autoresume skips damaged checkpoint '" + entry.path + "' and tries an older one: " + e.what());
     }
   }
   return std::nullopt;

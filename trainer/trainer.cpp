@@ -92,6 +92,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   if (options_.optimizers().empty()) throw ConfigError("Trainer: 'optimizers' needs at least one optimizer");
   if (options_.max_duration()) check_max_duration(*options_.max_duration());
 
+  if (options_.env() == nullptr) throw ConfigError("Trainer: 'env' is null; leave it unset for the process's own");
+  state.env = options_.env();
   state.device = resolve_device(options_.device());
   check_precision(options_.precision(), state.device);
   if (options_.device_train_microbatch_size() < 0) {
@@ -214,7 +216,7 @@ c10::IValue Trainer::load_initial_checkpoint() {
   if (tree.isNone()) tree = read_checkpoint_or_weights(path, progress);
   auto result = load_checkpoint_tree(state, tree, path, load_options);
   if (!result.report.empty()) {
-    std::fprintf(stderr, "tempo: warning: loading '%s' skipped %s\n", path.c_str(), result.report.c_str());
+    state.env->warn("loading '" + path + "' skipped " + result.report);
   }
   resumed_from_ = path;
   return result.rng;
@@ -239,8 +241,8 @@ void Trainer::fit() {
   if (state.elapsed_fraction() >= 1.0 && options_.autoresume() && !resumed_from_.empty() && !fitted_) {
     // A restarted run that had already finished: nothing to do, and not an error, so that the
     // same command can be re-run after any failure without ever extending training.
-    std::fprintf(stderr, "tempo: run '%s' already reached max_duration %s; nothing to train\n", state.run_name.c_str(),
-                 to_string(*state.max_duration).c_str());
+    state.env->warn(fmt::format("run '{}' already reached max_duration {}; nothing to train", state.run_name,
+                                to_string(*state.max_duration)));
     fitted_ = true;
     return;
   }
@@ -272,7 +274,7 @@ bool Trainer::signal_pending() const {
 }
 
 void Trainer::close_callbacks() {
-  for (const auto& failure : engine_->close()) std::fprintf(stderr, "tempo: warning: %s\n", failure.c_str());
+  for (const auto& failure : engine_->close()) state_->env->warn(failure);
 }
 
 bool Trainer::poll_stop_signal() {

@@ -17,6 +17,7 @@
 #include "callbacks/checkpoint_saver.h"
 #include "callbacks/interval.h"
 #include "callbacks/logger.h"
+#include "serialization/env.h"
 #include "state/grad_scaler.h"
 #include "state/scheduler.h"
 #include "time/time_quantity.h"
@@ -32,6 +33,9 @@ namespace tempo {
 
 class DataLoader;
 class Model;
+
+// TORCH_ARG pastes its type into "const T&": a named pointer type keeps that a const pointer.
+using EnvPointer = Env*;
 
 struct TrainerOptions {
   TORCH_ARG(std::shared_ptr<Model>, model);
@@ -101,10 +105,14 @@ struct TrainerOptions {
   // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any,
   // ignoring load_path (Composer's autoresume).
   TORCH_ARG(bool, autoresume) = false;
-  // During fit(), SIGTERM and SIGINT finish the current batch, save a checkpoint through every
-  // CheckpointSaver, run FIT_END and return (Trainer::stopped_by_signal() says which signal); a
-  // second signal kills at once. Off: the process's own handlers stay (trainer/signal_handling.h).
+  // During fit(), SIGTERM and SIGINT finish the current batch (skipping an evaluation due at it),
+  // stop the run so that every CheckpointSaver writes that batch in FIT_END, and return
+  // (Trainer::stopped_by_signal() says which signal); a second signal kills at once. Off: the process's own handlers stay (trainer/signal_handling.h).
   TORCH_ARG(bool, handle_signals) = true;
+  // The operating system as this run sees it (serialization/env.h): checkpoint and log files,
+  // links, listings and warnings go through it, as State::env. Not owned: it must outlive the
+  // Trainer and any save in flight. Tests pass one that injects faults or collects warnings.
+  TORCH_ARG(EnvPointer, env) = &Env::posix();
 
  public:
   TrainerOptions& max_duration(const Time& duration);

@@ -22,7 +22,7 @@
 #include "callbacks/checkpoint_saver.h"
 #include "configs/config_test_support.h"
 #include "serialization/checkpoint_file.h"
-#include "serialization/file_io.h"
+#include "serialization/env.h"
 #include "support/capture_stderr.h"
 #include "support/faulty_io.h"
 #include "support/fixtures.h"
@@ -40,9 +40,10 @@ using Clock = std::chrono::steady_clock;
 // hang), sleeps `delay` per write once open, and counts the files being written at once: a file
 // counts from its first write to its fsync. The saver's writer thread calls it, the test's thread
 // opens it, hence the lock.
-class GatedIo : public FileIo {
+class GatedIo : public EnvWrapper {
  public:
-  explicit GatedIo(bool open = false, std::chrono::milliseconds delay = {}) : open_(open), delay_(delay) {}
+  explicit GatedIo(bool open = false, std::chrono::milliseconds delay = {})
+      : EnvWrapper(Env::posix()), open_(open), delay_(delay) {}
 
   ssize_t write(int fd, const void* data, size_t size) override {
     {
@@ -55,17 +56,17 @@ class GatedIo : public FileIo {
       --blocked_;
     }
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-    return FileIo::write(fd, data, size);
+    return EnvWrapper::write(fd, data, size);
   }
   int fsync(int fd) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       writing_.erase(fd);
     }
-    return FileIo::fsync(fd);
+    return EnvWrapper::fsync(fd);
   }
 
-  void open() {
+  void open_gate() {
     std::lock_guard<std::mutex> lock(mutex_);
     open_ = true;
     changed_.notify_all();
@@ -93,7 +94,7 @@ class GatedIo : public FileIo {
 // Opens a gate when destroyed, so that a test that fails half-way still lets the writer finish.
 struct OpenOnExit {
   GatedIo& io;
-  ~OpenOnExit() { io.open(); }
+  ~OpenOnExit() { io.open_gate(); }
 };
 
 std::string bytes_of(const std::string& path) {
@@ -223,9 +224,8 @@ TEST_SUITE("callbacks") {
     {
       // Slow writes, so that batches 11.. train while batch 10's checkpoint is being written.
       GatedIo io(/*open=*/true, std::chrono::milliseconds(2));
-      ScopedFileIo scope(io);
       auto first = make_run(data, "20ba", [&](TrainerOptions& o) {
-        o.save_folder(dir.path()).save_interval("10ba").save_async(true);
+        o.save_folder(dir.path()).save_interval("10ba").save_async(true).env(&io);
       });
       first.trainer->fit();
     }
@@ -249,7 +249,6 @@ TEST_SUITE("callbacks") {
   TEST_CASE("training goes on while a save is written, and the file holds the state of its checkpoint event") {
     TempDir dir;
     GatedIo io;  // closed: the writer waits until batch 3 has trained
-    ScopedFileIo scope(io);
     OpenOnExit open_on_exit{io};
     auto saver = std::make_shared<CheckpointSaver>(CheckpointSaverOptions()
                                                        .folder(dir.path())
@@ -263,9 +262,9 @@ TEST_SUITE("callbacks") {
       in_flight_at_3 = saver->save_in_flight();
       file_at_3 = fs::exists(dir / "ba2.pt");
       at_3 = named_weights(state);
-      io.open();
+      io.open_gate();
     });
-    auto run = make_run(blobs(12), "4ba", 42, 7, {record_2, saver, check_3});
+    auto run = make_run(blobs(12), "4ba", 42, 7, {record_2, saver, check_3}, 4, [&](TrainerOptions& o) { o.env(&io); });
     run.trainer->fit();
 
     CHECK(in_flight_at_3);
@@ -291,7 +290,6 @@ TEST_SUITE("callbacks") {
   TEST_CASE("one save in flight at a time: the next one waits for the previous to be durable") {
     TempDir dir;
     GatedIo io;
-    ScopedFileIo scope(io);
     OpenOnExit open_on_exit{io};
     auto before = std::make_shared<CheckpointClock>();
     auto after = std::make_shared<CheckpointClock>();
@@ -299,10 +297,10 @@ TEST_SUITE("callbacks") {
         CheckpointSaverOptions().folder(dir.path()).filename("ba{batch}.pt").save_interval("1ba").save_async(true));
     bool first_durable_after_second_started = false;
     auto probe = std::make_shared<AtBatch>(Event::BATCH_END, 3, [&](State&) { first_durable_after_second_started = fs::exists(dir / "ba1.pt"); });
-    auto run = make_run(blobs(12), "3ba", 42, 7, {before, saver, after, probe});
+    auto run = make_run(blobs(12), "3ba", 42, 7, {before, saver, after, probe}, 4, [&](TrainerOptions& o) { o.env(&io); });
     std::thread opener([&] {
       if (io.writer_waiting()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      io.open();
+      io.open_gate();
     });
     run.trainer->fit();
     opener.join();
@@ -317,9 +315,8 @@ TEST_SUITE("callbacks") {
   TEST_CASE("a failed background save stops the run at the next event, naming the file, leaving nothing") {
     TempDir dir;
     FaultyIo io(FaultyIo::Call::fsync, EIO);
-    ScopedFileIo scope(io);
     auto run = make_run(blobs(12), "3ba", [&](TrainerOptions& o) {
-      o.save_folder(dir.path()).save_filename("ba{batch}.pt").save_interval("1ba").save_async(true);
+      o.save_folder(dir.path()).save_filename("ba{batch}.pt").save_interval("1ba").save_async(true).env(&io);
     });
     CHECK_THROWS_WITH_AS(run.trainer->fit(), doctest::Contains("ba1.pt"), CheckpointError);
     CHECK(run.trainer->state().timestamp.batch() <= 2);  // at batch 2's checkpoint event at the latest
@@ -332,9 +329,8 @@ TEST_SUITE("callbacks") {
     // Each save fsyncs the file, the folder after the rename and the folder after the link: the
     // fourth fsync is the second save's.
     FaultyIo io(FaultyIo::Call::fsync, EIO, 3);
-    ScopedFileIo scope(io);
     auto run = make_run(blobs(12), "3ba", [&](TrainerOptions& o) {
-      o.save_folder(dir.path()).save_filename("ba{batch}.pt").save_interval("2ba").save_async(true);
+      o.save_folder(dir.path()).save_filename("ba{batch}.pt").save_interval("2ba").save_async(true).env(&io);
     });
     CHECK_THROWS_WITH_AS(run.trainer->fit(), doctest::Contains("ba3.pt"), CheckpointError);
     CHECK(run.trainer->state().timestamp.batch() == 3);
@@ -346,9 +342,9 @@ TEST_SUITE("callbacks") {
   TEST_CASE("with save_ignore_errors a failed background save is the synchronous save's warning") {
     TempDir dir;
     FaultyIo io(FaultyIo::Call::fsync, EIO, 0, /*once=*/true);
-    ScopedFileIo scope(io);
     auto run = make_run(blobs(12), "3ba", [&](TrainerOptions& o) {
-      o.save_folder(dir.path())
+      o.env(&io)
+          .save_folder(dir.path())
           .save_filename("ba{batch}.pt")
           .save_interval("1ba")
           .save_async(true)
@@ -369,8 +365,8 @@ TEST_SUITE("callbacks") {
     auto run = make_run(blobs(12), "2ba", {});
     run.trainer->fit();
     GatedIo io;
-    ScopedFileIo scope(io);
     OpenOnExit open_on_exit{io};
+    run.trainer->state().env = &io;
     std::thread opener;
     {
       CheckpointSaver saver(CheckpointSaverOptions().folder(dir.path()).filename("x.pt").save_async(true));
@@ -379,7 +375,7 @@ TEST_SUITE("callbacks") {
       CHECK_FALSE(fs::exists(dir / "x.pt"));
       opener = std::thread([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        io.open();
+        io.open_gate();
       });
     }
     CHECK(fs::exists(dir / "x.pt"));

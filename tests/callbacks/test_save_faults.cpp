@@ -108,21 +108,25 @@ class FolderBecomesFile : public Callback {
 };
 
 // From the end of batch `from` to the end of batch `to`, every checkpoint write hits a disk that
-// answers fsync with EIO (through serialization/file_io.h).
+// answers fsync with EIO: the run's Env (State::env, serialization/env.h) is swapped for one that
+// fails, and back.
 class FailingFsync : public Callback {
  public:
   FailingFsync(int64_t from, int64_t to) : from_(from), to_(to) {}
 
  protected:
   void on_batch_end(State& state, Logger&) override {
-    if (state.timestamp.batch() == from_) scope_.emplace(io_);
-    if (state.timestamp.batch() == to_) scope_.reset();
+    if (state.timestamp.batch() == from_) {
+      previous_ = state.env;
+      state.env = &io_;
+    }
+    if (state.timestamp.batch() == to_ && previous_ != nullptr) state.env = previous_;
   }
 
  private:
   int64_t from_, to_;
   FaultyIo io_{FaultyIo::Call::fsync, EIO};
-  std::optional<ScopedFileIo> scope_;
+  Env* previous_ = nullptr;
 };
 
 Names without_link(Names names) {

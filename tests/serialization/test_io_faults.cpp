@@ -1,4 +1,4 @@
-// I/O faults in the middle of a durable write, injected through serialization/file_io.h: EIO or
+// I/O faults in the middle of a durable write, injected through the Env a write is given (serialization/env.h): EIO or
 // ENOSPC on a write (at the first byte and deep inside the tensor records), a failed fsync of the
 // file or of its folder, a failed rename. Each must end in a CheckpointError naming the file and
 // the OS error, leave no temporary, and leave an older file of that name exactly as it was.
@@ -24,9 +24,8 @@ namespace {
 
 // The message write_checkpoint(tree, path) throws under `io`, or "no error".
 std::string save_error(FaultyIo& io, const c10::IValue& tree, const std::string& path) {
-  ScopedFileIo scope(io);
   try {
-    write_checkpoint(tree, path);
+    write_checkpoint(tree, path, {}, io);
   } catch (const CheckpointError& e) {
     return e.what();
   }
@@ -87,20 +86,53 @@ TEST_SUITE("serialization") {
     ScratchFolder folder;
     const std::string path = folder.file("w.safetensors");
     FaultyIo io(Call::write, EIO, 10);
-    ScopedFileIo scope(io);
-    CHECK_THROWS_WITH_AS(write_safetensors({{"w", at::ones({64})}}, {}, path),
+    CHECK_THROWS_WITH_AS(write_safetensors({{"w", at::ones({64})}}, {}, path, io),
                          doctest::Contains("write failed: Input/output error"), CheckpointError);
     CHECK(folder.entries().empty());
   }
 
-  TEST_CASE("the seam is restored when its scope ends") {
+  TEST_CASE("the Env is per call: a faulty one given to one write leaves every other write alone") {
     ScratchFolder folder;
-    {
-      FaultyIo io(Call::write, EIO);
-      ScopedFileIo scope(io);
-      CHECK(&file_io() == &io);
-    }
-    write_checkpoint(sample_tree(), folder.file("ok.pt"));
+    FaultyIo io(Call::write, EIO);
+    CHECK_THROWS_AS(write_checkpoint(sample_tree(), folder.file("bad.pt"), {}, io), CheckpointError);
+    write_checkpoint(sample_tree(), folder.file("ok.pt"));  // the default Env: the process's own
     check_same_tree(read_checkpoint(folder.file("ok.pt")), sample_tree());
+    CHECK(io.failures() == 1);
+    CHECK(folder.entries() == std::vector<std::string>{"ok.pt"});
   }
+
+  TEST_CASE("links, renames, removals and listings go through the Env, and so do warnings") {
+    // Counts what a save asks of the operating system, and collects warnings instead of printing.
+    struct Recorder : EnvWrapper {
+      Recorder() : EnvWrapper(Env::posix()) {}
+      int opens = 0, writes = 0, fsyncs = 0, renames = 0, symlinks = 0, links = 0, unlinks = 0, lists = 0;
+      std::vector<std::string> warnings;
+      int open(const char* p, int f, mode_t m) override { ++opens; return EnvWrapper::open(p, f, m); }
+      ssize_t write(int fd, const void* d, size_t n) override { ++writes; return EnvWrapper::write(fd, d, n); }
+      int fsync(int fd) override { ++fsyncs; return EnvWrapper::fsync(fd); }
+      int rename(const char* a, const char* b) override { ++renames; return EnvWrapper::rename(a, b); }
+      int symlink(const char* a, const char* b) override { ++symlinks; return EnvWrapper::symlink(a, b); }
+      int link(const char* a, const char* b) override { ++links; return EnvWrapper::link(a, b); }
+      int unlink(const char* p) override { ++unlinks; return EnvWrapper::unlink(p); }
+      std::vector<Child> list(const std::string& f, std::error_code& e) override { ++lists; return EnvWrapper::list(f, e); }
+      void warn(const std::string& message) override { warnings.push_back(message); }
+    } env;
+    ScratchFolder folder;
+    write_checkpoint(sample_tree(), folder.file("a.pt"), {}, env);
+    CHECK(env.opens == 2);    // the temporary, then the folder for its fsync
+    CHECK(env.fsyncs == 2);   // the file, then the folder
+    CHECK(env.renames == 1);
+    CHECK(env.writes > 0);
+    atomic_symlink("a.pt", folder.file("latest.pt"), env);
+    CHECK(env.symlinks == 1);
+    atomic_hard_link(folder.file("a.pt"), folder.file("best.pt"), env);
+    CHECK(env.links == 1);
+    CHECK(env.renames == 3);
+    std::error_code error;
+    CHECK(env.list(folder.path(), error).size() == 3);
+    CHECK(env.lists == 1);
+    env.warn("kept, not printed");
+    CHECK(env.warnings == std::vector<std::string>{"kept, not printed"});
+  }
+
 }
