@@ -70,19 +70,9 @@ std::string save_resolved_config(const config::RunConfig& cfg, const Trainer& tr
   }
   const auto path = (std::filesystem::path(folder) / "config.yaml").string();
   const auto text = cfg.yaml();
-  try {
-    AtomicFile file(path);
-    file.write(text.data(), text.size());
-    file.commit();
-  } catch (const CheckpointError& e) {
-    // AtomicFile words its errors for its main use, "cannot write checkpoint '<path>': <reason>";
-    // this file is not one.
-    std::string reason = e.what();
-    for (const std::string& prefix : {"cannot write checkpoint '" + path + "': ", "cannot write '" + path + "': "}) {
-      if (reason.rfind(prefix, 0) == 0) reason.erase(0, prefix.size());
-    }
-    throw CheckpointError("cannot write the resolved config '" + path + "': " + reason);
-  }
+  AtomicFile file(path, *trainer.state().env, "the resolved config");
+  file.write(text.data(), text.size());
+  file.commit();
   return path;
 }
 

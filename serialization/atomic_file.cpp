@@ -79,16 +79,16 @@ std::string parent_folder(const std::string& path) {
   return path.substr(0, slash);
 }
 
-AtomicFile::AtomicFile(std::string path, Env& env)
-    : env_(env), path_(std::move(path)), temp_path_(temp_name_for(path_)) {
+AtomicFile::AtomicFile(std::string path, Env& env, std::string what)
+    : env_(env), what_(std::move(what)), path_(std::move(path)), temp_path_(temp_name_for(path_)) {
   if (path_.empty() || path_.back() == '/')
-    throw CheckpointError("cannot write checkpoint '" + path_ + "': not a file name");
+    throw CheckpointError("cannot write " + what_ + " '" + path_ + "': not a file name");
   // rename() would refuse to replace a folder only after the whole file was written.
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    throw CheckpointError("cannot write checkpoint '" + path_ + "': it is a folder");
+    throw CheckpointError("cannot write " + what_ + " '" + path_ + "': it is a folder");
   fd_ = env_.open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw CheckpointError("cannot write checkpoint '" + path_ + "': " + os_error(errno));
+  if (fd_ < 0) throw CheckpointError("cannot write " + what_ + " '" + path_ + "': " + os_error(errno));
 }
 
 AtomicFile::~AtomicFile() {
@@ -100,12 +100,12 @@ void AtomicFile::fail(const std::string& what, int err) {
   if (fd_ >= 0) env_.close(fd_);
   fd_ = -1;
   env_.unlink(temp_path_.c_str());
-  throw CheckpointError("cannot write checkpoint '" + path_ + "': " + what + ": " + os_error(err));
+  throw CheckpointError("cannot write " + what_ + " '" + path_ + "': " + what + ": " + os_error(err));
 }
 
 void AtomicFile::write(const void* data, size_t size) {
   if (fd_ < 0 || committed_)
-    throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
+    throw CheckpointError("cannot write " + what_ + " '" + path_ + "': file already closed");
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
     const ssize_t n = env_.write(fd_, p, size);
@@ -120,7 +120,7 @@ void AtomicFile::write(const void* data, size_t size) {
 
 void AtomicFile::commit() {
   if (fd_ < 0 || committed_)
-    throw CheckpointError("cannot write checkpoint '" + path_ + "': file already closed");
+    throw CheckpointError("cannot write " + what_ + " '" + path_ + "': file already closed");
   if (env_.fsync(fd_) != 0) fail("fsync failed", errno);
   const int rc = env_.close(fd_);
   fd_ = -1;

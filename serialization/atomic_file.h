@@ -19,7 +19,9 @@ namespace tempo {
 class AtomicFile {
  public:
   // Creates the temporary next to `path`; throws CheckpointError if the folder is unusable.
-  explicit AtomicFile(std::string path, Env& env = Env::posix());
+  // `what` names the file in messages ("cannot write <what> '<path>': ..."), so that each writer
+  // says what it writes.
+  explicit AtomicFile(std::string path, Env& env = Env::posix(), std::string what = "checkpoint");
   // Removes the temporary unless commit() succeeded.
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -37,6 +39,7 @@ class AtomicFile {
   [[noreturn]] void fail(const std::string& what, int err);
 
   Env& env_;
+  std::string what_;
   std::string path_;
   std::string temp_path_;
   int fd_ = -1;

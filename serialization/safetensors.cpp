@@ -274,7 +274,7 @@ void write_safetensors(const NamedTensors& tensors, const std::map<std::string, 
 
   // Temporary next to `path`, fsynced, renamed into place and the folder fsynced; the destructor
   // removes the temporary if anything below throws.
-  AtomicFile file(path, env);
+  AtomicFile file(path, env, "safetensors file");
   uint8_t length[8];
   encode_le(length, header.size(), 8);
   file.write(length, 8);

@@ -88,6 +88,9 @@ TEST_SUITE("serialization") {
     FaultyIo io(Call::write, EIO, 10);
     CHECK_THROWS_WITH_AS(write_safetensors({{"w", at::ones({64})}}, {}, path, io),
                          doctest::Contains("write failed: Input/output error"), CheckpointError);
+    // The message says what is written: a safetensors file is not a checkpoint.
+    CHECK_THROWS_WITH_AS(write_safetensors({{"w", at::ones({64})}}, {}, path, io),
+                         doctest::Contains("cannot write safetensors file '" + path + "'"), CheckpointError);
     CHECK(folder.entries().empty());
   }
 
