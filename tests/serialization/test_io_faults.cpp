@@ -90,7 +90,7 @@ TEST_SUITE("serialization") {
                          doctest::Contains("write failed: Input/output error"), CheckpointError);
     // The message says what is written: a safetensors file is not a checkpoint.
     CHECK_THROWS_WITH_AS(write_safetensors({{"w", at::ones({64})}}, {}, path, io),
-                         doctest::Contains("cannot write safetensors file '" + path + "'"), CheckpointError);
+                         doctest::Contains(("cannot write safetensors file '" + path + "'").c_str()), CheckpointError);
     CHECK(folder.entries().empty());
   }
 
