@@ -79,6 +79,17 @@ std::map<std::string, std::string> documented_defaults() {
   return defaults;
 }
 
+// Calls `visit` with each kind of registered part (models, datasets, ..., loggers), in docs order.
+template <typename Registry, typename Visit>
+void for_each_kind(const Registry& r, Visit&& visit) {
+  visit(r.models);
+  visit(r.datasets);
+  visit(r.optimizers);
+  visit(r.schedulers);
+  visit(r.callbacks);
+  visit(r.loggers);
+}
+
 template <typename Table>
 void add_parts(std::set<std::string>& keys, const Table& table) {
   for (const auto& [name, part] : table.parts()) {
@@ -99,12 +110,7 @@ std::map<std::string, std::string> generated_tables() {
   auto r = tempo::testing::builtin_registry();
   std::map<std::string, std::string> tables;
   tables["trainer"] = tempo::config::schema_table(tempo::config::trainer_schema());
-  add_tables(tables, r.models);
-  add_tables(tables, r.datasets);
-  add_tables(tables, r.optimizers);
-  add_tables(tables, r.schedulers);
-  add_tables(tables, r.callbacks);
-  add_tables(tables, r.loggers);
+  for_each_kind(r, [&](const auto& table) { add_tables(tables, table); });
   return tables;
 }
 
@@ -147,12 +153,7 @@ TEST_CASE("docs/config.md lists exactly the keys of the schemas") {
   auto r = tempo::testing::builtin_registry();
   std::set<std::string> code;
   for (const auto& spec : tempo::config::trainer_schema()) code.insert("trainer." + spec.name);
-  add_parts(code, r.models);
-  add_parts(code, r.datasets);
-  add_parts(code, r.optimizers);
-  add_parts(code, r.schedulers);
-  add_parts(code, r.callbacks);
-  add_parts(code, r.loggers);
+  for_each_kind(r, [&](const auto& table) { add_parts(code, table); });
   const auto docs = documented_keys();
   for (const auto& key : code) {
     CAPTURE(key);
