@@ -140,7 +140,7 @@ std::vector<CheckpointFolder::Entry> CheckpointFolder::list(const State& state, 
     if (child.type == fs::file_type::symlink) {
       if (!latest_below_root_ || !std::regex_match(relative, latest_matcher)) return;
       std::error_code error;
-      const auto target = fs::read_symlink(full, error);
+      const fs::path target = state.env->read_link(full.string(), error);
       if (error) return;
       linked.push_back((target.is_absolute() ? target : full.parent_path() / target).lexically_normal().string());
       return;
@@ -175,7 +175,7 @@ std::vector<CheckpointFolder::Entry> CheckpointFolder::list(const State& state, 
 void CheckpointFolder::point_latest(const std::string& path, const std::string& link, Env& env) {
   const auto link_parent = fs::path(link).parent_path();
   std::error_code error;
-  fs::create_directories(link_parent, error);
+  env.create_directories(link_parent.string(), error);
   if (error) {
     throw CheckpointError(fmt::format("cannot create link '{}' -> '{}': cannot create its folder '{}': {}", link, path,
                                       link_parent.string(), error.message()));

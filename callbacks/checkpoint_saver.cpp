@@ -74,10 +74,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // Creates the folder `path` goes into.
-void make_parent(const std::string& path) {
+void make_parent(const std::string& path, Env& env) {
   const auto parent = fs::path(path).parent_path();
   std::error_code error;
-  fs::create_directories(parent, error);
+  env.create_directories(parent.string(), error);
   if (error) {
     throw CheckpointError(fmt::format("cannot write checkpoint '{}': cannot create its folder '{}': {}", path,
                                       parent.string(), error.message()));
@@ -202,7 +202,7 @@ struct CheckpointSaver::BackgroundSave {
 
     if (!path.empty()) {
       try {
-        make_parent(path);
+        make_parent(path, *env);
         write_checkpoint(tree, path, {}, *env);  // on failure the temporary is removed; nothing else changed
         written = true;
         if (!link.empty()) CheckpointFolder::point_latest(path, link, *env);
@@ -217,8 +217,7 @@ struct CheckpointSaver::BackgroundSave {
     }
     if (!best.empty() && (!save_error || (ignore_errors && save_error_ignorable))) {
       try {
-        std::error_code error;
-        fs::create_directories(fs::path(best).parent_path(), error);
+        make_parent(best, *env);
         if (written) {
           atomic_hard_link(path, best, *env);
         } else {
@@ -364,8 +363,8 @@ void CheckpointSaver::keep_best(const State& state, Logger* logger) {
   best_pending_ = false;
   const auto best = best_path_;
   try {
+    make_parent(best, *state.env);
     std::error_code error;
-    fs::create_directories(fs::path(best).parent_path(), error);
     if (last_saved_batch_ == state.timestamp.batch() && !saved_.empty() && fs::exists(saved_.back(), error)) {
       atomic_hard_link(saved_.back(), best, *state.env);
     } else {
@@ -448,7 +447,7 @@ std::string CheckpointSaver::save(const State& state, Logger* logger) {
   const auto [path, link] = checked_names(state);
   bool written = false;
   try {
-    make_parent(path);
+    make_parent(path, *state.env);
     // On any failure the temporary is removed; nothing else has changed yet.
     write_checkpoint(make_checkpoint_tree(state, options_.weights_only()), path, saving_progress(logger, path),
                      *state.env);

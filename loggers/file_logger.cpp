@@ -24,7 +24,7 @@ double unix_time() {
 
 // Cuts a resumed run's log back to its whole lines of steps up to `step` (and the lines without
 // a step, such as hyperparameters, before them).
-void cut_back(const std::string& path, int64_t step) {
+void cut_back(const std::string& path, int64_t step, Env& env) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return;  // no log yet
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -42,7 +42,7 @@ void cut_back(const std::string& path, int64_t step) {
     keep = end + 1;
   }
   if (keep == text.size()) return;
-  if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0) {
+  if (env.truncate(path.c_str(), static_cast<off_t>(keep)) != 0) {
     throw ConfigError(fmt::format("file logger: cannot cut '{}' back to step {} for the resumed run: {}", path, step,
                                   std::strerror(errno)));
   }
@@ -102,7 +102,7 @@ void FileLogger::open(const State& state) {
   const auto path = filename_.format(state);
   bool truncate = false;
   if (state.timestamp.batch() > 0) {
-    cut_back(path, state.timestamp.batch());  // a resumed run continues its log
+    cut_back(path, state.timestamp.batch(), *state.env);  // a resumed run continues its log
   } else {
     std::error_code error;
     if (std::filesystem::exists(path, error) && std::filesystem::file_size(path, error) > 0 && !error) {

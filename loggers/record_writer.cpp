@@ -21,7 +21,7 @@ void RecordWriter::open(const std::string& path, bool truncate, Env& env) {
   env_ = &env;
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code error;
-  if (!parent.empty()) std::filesystem::create_directories(parent, error);
+  env.create_directories(parent.string(), error);
   if (error) {
     throw ConfigError(fmt::format("{}: cannot create the folder '{}': {}", what_, parent.string(), error.message()));
   }

@@ -152,7 +152,7 @@ void atomic_hard_link(const std::string& existing, const std::string& link_path,
     }
     // No hard links here: a durable copy under the temporary name instead.
     std::error_code error;
-    std::filesystem::copy_file(existing, temp, error);
+    env.copy_file(existing, temp, error);
     if (error) {
       env.unlink(temp.c_str());
       throw CheckpointError("cannot copy '" + existing + "' to '" + link_path + "': " + error.message());

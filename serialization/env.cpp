@@ -22,6 +22,22 @@ int Env::rename(const char* from, const char* to) { return std::rename(from, to)
 int Env::link(const char* existing, const char* new_path) { return ::link(existing, new_path); }
 int Env::symlink(const char* target, const char* link_path) { return ::symlink(target, link_path); }
 int Env::unlink(const char* path) { return ::unlink(path); }
+int Env::truncate(const char* path, off_t size) { return ::truncate(path, size); }
+
+void Env::create_directories(const std::string& path, std::error_code& error) {
+  error.clear();
+  if (!path.empty()) fs::create_directories(path, error);
+}
+
+void Env::copy_file(const std::string& from, const std::string& to, std::error_code& error) {
+  error.clear();
+  fs::copy_file(from, to, error);
+}
+
+std::string Env::read_link(const std::string& path, std::error_code& error) {
+  error.clear();
+  return fs::read_symlink(path, error).string();
+}
 
 std::vector<Env::Child> Env::list(const std::string& folder, std::error_code& error) {
   std::vector<Child> children;

@@ -1,8 +1,10 @@
 // Env: what checkpointing and logging ask of the operating system, passed in rather than global
 // (LevelDB's Options::env and EnvWrapper). The run's Env comes from TrainerOptions::env and
 // travels in State::env to every callback and logger destination; the checkpoint and safetensors
-// writers, the atomic renames and links, rotation, folder listing and the loggers' record writer
-// all call it, and the library's warnings go through its warn(). A test injects a full disk, an
+// writers, the atomic renames and links (and the copy where a file system has no hard links),
+// rotation, the folders a save creates, folder listing, the loggers' record writer and the file
+// logger's cut-back on resume all call it, and the library's warnings go through its warn().
+// Reading a checkpoint does not: Env is the seam for what a run changes on disk. A test injects a full disk, an
 // I/O error or a failing rename into one run, or collects its warnings, without touching the
 // process or other threads.
 //
@@ -38,6 +40,16 @@ class Env {
   virtual int link(const char* existing, const char* new_path);
   virtual int symlink(const char* target, const char* link_path);
   virtual int unlink(const char* path);
+  virtual int truncate(const char* path, off_t size);
+
+  // Creates `path` and its missing parents (std::filesystem::create_directories); `error` is set
+  // on failure and cleared otherwise.
+  virtual void create_directories(const std::string& path, std::error_code& error);
+  // A copy of the regular file `from` at the new path `to`, not yet fsynced (the caller decides);
+  // `error` is set on failure and cleared otherwise.
+  virtual void copy_file(const std::string& from, const std::string& to, std::error_code& error);
+  // The target of the symlink `path` as written in it; "" with `error` set on failure.
+  virtual std::string read_link(const std::string& path, std::error_code& error);
 
   // One entry of a folder; `type` does not follow symlinks.
   struct Child {
@@ -67,6 +79,16 @@ class EnvWrapper : public Env {
   int link(const char* existing, const char* new_path) override { return target_.link(existing, new_path); }
   int symlink(const char* target, const char* link_path) override { return target_.symlink(target, link_path); }
   int unlink(const char* path) override { return target_.unlink(path); }
+  int truncate(const char* path, off_t size) override { return target_.truncate(path, size); }
+  void create_directories(const std::string& path, std::error_code& error) override {
+    target_.create_directories(path, error);
+  }
+  void copy_file(const std::string& from, const std::string& to, std::error_code& error) override {
+    target_.copy_file(from, to, error);
+  }
+  std::string read_link(const std::string& path, std::error_code& error) override {
+    return target_.read_link(path, error);
+  }
   std::vector<Child> list(const std::string& folder, std::error_code& error) override {
     return target_.list(folder, error);
   }
