@@ -12,9 +12,15 @@ namespace tempo {
 
 EarlyStopper::EarlyStopper(std::string monitor, std::string dataloader_label, std::string comparator, double min_delta,
                            Time patience)
-    : monitor_(std::move(monitor), std::move(dataloader_label), comparator, "EarlyStopper"),
-      min_delta_(std::abs(min_delta)),
-      patience_(patience) {
+    : EarlyStopper(EarlyStopperOptions(std::move(monitor), std::move(dataloader_label))
+                       .comparator(std::move(comparator))
+                       .min_delta(min_delta)
+                       .patience(patience)) {}
+
+EarlyStopper::EarlyStopper(EarlyStopperOptions options)
+    : monitor_(options.monitor(), options.dataloader_label(), options.comparator(), "EarlyStopper"),
+      min_delta_(std::abs(options.min_delta())),
+      patience_(options.patience()) {
   if (patience_.unit() != TimeUnit::EPOCH && patience_.unit() != TimeUnit::BATCH) {
     throw ConfigError(fmt::format("EarlyStopper: patience '{}' must be in epochs (\"ep\") or batches (\"ba\")",
                                   to_string(patience_)));

@@ -13,15 +13,31 @@
 #include <optional>
 #include <string>
 
+#include <torch/arg.h>
+
 #include "callbacks/callback.h"
 #include "callbacks/metric_monitor.h"
 #include "time/time_quantity.h"
 
 namespace tempo {
 
+struct EarlyStopperOptions {
+  EarlyStopperOptions(std::string monitor, std::string dataloader_label)
+      : monitor_(std::move(monitor)), dataloader_label_(std::move(dataloader_label)) {}
+  // The metric's name (Accuracy, CrossEntropy) and the loader it is read from (train, eval or an
+  // evaluator's label).
+  TORCH_ARG(std::string, monitor);
+  TORCH_ARG(std::string, dataloader_label);
+  // "greater"/"gt", "less"/"lt", or "" for Composer's default by metric name.
+  TORCH_ARG(std::string, comparator) = "";
+  TORCH_ARG(double, min_delta) = 0.0;
+  TORCH_ARG(Time, patience) = Time(1, TimeUnit::EPOCH);
+};
+
 class EarlyStopper : public Callback {
  public:
-  // comparator: "greater"/"gt", "less"/"lt", or "" for Composer's default by metric name.
+  explicit EarlyStopper(EarlyStopperOptions options);
+  // Composer's argument order.
   EarlyStopper(std::string monitor, std::string dataloader_label, std::string comparator = "", double min_delta = 0.0,
                Time patience = Time(1, TimeUnit::EPOCH));
 

@@ -14,12 +14,20 @@
 #include <optional>
 #include <utility>
 
+#include <torch/arg.h>
+
 #include "callbacks/callback.h"
 
 namespace tempo {
 
+struct SpeedMonitorOptions {
+  // Batches over which throughput is averaged.
+  TORCH_ARG(int64_t, window_size) = 100;
+};
+
 class SpeedMonitor : public Callback {
  public:
+  explicit SpeedMonitor(SpeedMonitorOptions options) : SpeedMonitor(options.window_size()) {}
   explicit SpeedMonitor(int64_t window_size = 100);
 
   double total_eval_seconds() const { return total_eval_wct_; }

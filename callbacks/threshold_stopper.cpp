@@ -8,9 +8,14 @@ namespace tempo {
 
 ThresholdStopper::ThresholdStopper(std::string monitor, std::string dataloader_label, double threshold,
                                    std::string comparator, bool stop_on_batch)
-    : monitor_(std::move(monitor), std::move(dataloader_label), comparator, "ThresholdStopper"),
-      threshold_(threshold),
-      stop_on_batch_(stop_on_batch) {}
+    : ThresholdStopper(ThresholdStopperOptions(std::move(monitor), std::move(dataloader_label), threshold)
+                           .comparator(std::move(comparator))
+                           .stop_on_batch(stop_on_batch)) {}
+
+ThresholdStopper::ThresholdStopper(ThresholdStopperOptions options)
+    : monitor_(options.monitor(), options.dataloader_label(), options.comparator(), "ThresholdStopper"),
+      threshold_(options.threshold()),
+      stop_on_batch_(options.stop_on_batch()) {}
 
 void ThresholdStopper::on_eval_end(State& state, Logger&) {
   if (state.dataloader_label == monitor_.dataloader_label()) check(state);

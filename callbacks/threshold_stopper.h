@@ -6,13 +6,29 @@
 
 #include <string>
 
+#include <torch/arg.h>
+
 #include "callbacks/callback.h"
 #include "callbacks/metric_monitor.h"
 
 namespace tempo {
 
+struct ThresholdStopperOptions {
+  ThresholdStopperOptions(std::string monitor, std::string dataloader_label, double threshold)
+      : monitor_(std::move(monitor)), dataloader_label_(std::move(dataloader_label)), threshold_(threshold) {}
+  TORCH_ARG(std::string, monitor);
+  TORCH_ARG(std::string, dataloader_label);
+  TORCH_ARG(double, threshold);
+  // "greater"/"gt", "less"/"lt", or "" for Composer's default by metric name.
+  TORCH_ARG(std::string, comparator) = "";
+  // Also check the training metric after every batch.
+  TORCH_ARG(bool, stop_on_batch) = false;
+};
+
 class ThresholdStopper : public Callback {
  public:
+  explicit ThresholdStopper(ThresholdStopperOptions options);
+  // Composer's argument order.
   ThresholdStopper(std::string monitor, std::string dataloader_label, double threshold, std::string comparator = "",
                    bool stop_on_batch = false);
 

@@ -1,10 +1,13 @@
 // The learning-rate schedulers a config can name, under Composer's own registry names (its
 // scheduler_hparams_registry, before Composer dropped YAML hparams), with Composer's argument
-// names and defaults; see optim/schedulers.h for the formulas.
+// names and defaults; see optim/schedulers.h for the formulas. Each options struct is described
+// once (configs/options_description.h): its schema, its builder and the defaults in docs/config.md
+// come from the description and the struct's own TORCH_ARG defaults.
 #include <fmt/format.h>
 
 #include <cctype>
 
+#include "configs/options_description.h"
 #include "configs/registry.h"
 #include "optim/schedulers.h"
 
@@ -39,145 +42,147 @@ std::shared_ptr<Scheduler> located(const Args& a, Make make) {
   }
 }
 
-std::vector<TimeArg> milestones(const Args& a) {
-  const auto strings = a.get<std::vector<std::string>>("milestones");
-  std::vector<TimeArg> out;
-  for (size_t i = 0; i < strings.size(); ++i) {
-    try {
-      out.emplace_back(Time::parse(strings[i]));
-    } catch (const TimeError& e) {
-      const auto node = a.node().child("milestones").at(i);
-      throw LocatedConfigError(fmt::format("{}: {}: expected a time string like \"10ep\", \"500ba\" or \"0.5dur\", "
-                                           "got \"{}\" ({})", node.where(), node.path(), strings[i], e.what()));
-    }
-  }
-  return out;
+using Optimizers = std::vector<std::shared_ptr<torch::optim::Optimizer>>;
+
+// The keys several schedulers share, each written once for every options struct that has the member.
+template <typename O>
+Field<O> t_max_key(Time& (O::*member)() noexcept) {
+  return field("t_max", member, "Length of the schedule");
+}
+template <typename O>
+Field<O> alpha_f_key(double& (O::*member)() noexcept) {
+  return field("alpha_f", member, "Multiplier at the end of the schedule");
+}
+template <typename O>
+Field<O> gamma_key(double& (O::*member)() noexcept, std::string doc = "Multiplicative decay factor") {
+  return field("gamma", member, std::move(doc));
+}
+template <typename O>
+Field<O> milestones_key(std::vector<Time>& (O::*member)() noexcept) {
+  return required(field("milestones", member, "Times at which the lr is multiplied by gamma"));
+}
+template <typename O>
+Field<O> t_warmup_key(Time& (O::*member)() noexcept) {
+  return required(field("t_warmup", member, "Length of the linear warm-up from 0"));
+}
+template <typename O>
+Field<O> scale_warmup_key(bool& (O::*member)() noexcept) {
+  return field("scale_warmup", member, "scale_schedule_ratio also stretches the warm-up");
 }
 
-const KeySpec kScaleWarmup{"scale_warmup", "bool", "false", "scale_schedule_ratio also stretches the warm-up"};
-const KeySpec kWarmup{"t_warmup", "time", "", "Length of the linear warm-up from 0"};
-const KeySpec kTMax{"t_max", "time", "1dur", "Length of the schedule"};
-const KeySpec kAlphaF{"alpha_f", "float", "0.0", "Multiplier at the end of the schedule"};
-const KeySpec kGamma{"gamma", "float", "0.1", "Multiplicative decay factor"};
-const KeySpec kMilestones{"milestones", "list[string]", "", "Times at which the lr is multiplied by gamma"};
-
-void add(Registry& r, const std::string& name, SchedulerFactory factory, Schema schema) {
-  if (!r.schedulers.contains(name)) r.add_scheduler(name, std::move(factory), std::move(schema));
+// Adds the scheduler S under `name`: its schema and its builder both come from `description`, the
+// defaults from `defaults` (a struct whose required members hold placeholders the config replaces).
+template <typename S, typename O>
+void add(Registry& r, const std::string& name, Description<O> description, O defaults) {
+  if (r.schedulers.contains(name)) return;
+  auto schema = description.schema(defaults);
+  r.add_scheduler(name, [description = std::move(description), defaults](const Args& a, const Optimizers&) {
+    return located(a, [&]() -> std::shared_ptr<Scheduler> {
+      O options = defaults;
+      description.read(a.node(), options);
+      return std::make_shared<S>(options);
+    });
+  }, std::move(schema));
 }
+
+// A placeholder for a required time; never used, as resolution fails without the key.
+const Time kRequired(0, TimeUnit::BATCH);
 
 }  // namespace
 
 void register_builtin_schedulers(Registry& r) {
-  using Optimizers = std::vector<std::shared_ptr<torch::optim::Optimizer>>;
-  add(r, "step", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<StepScheduler>(StepSchedulerOptions(a.get<Time>("step_size")).gamma(a.get<double>("gamma")));
-    });
-  }, {{"step_size", "time", "", "Time between decays"}, kGamma});
-
-  add(r, "multistep", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<MultiStepScheduler>(MultiStepSchedulerOptions(milestones(a)).gamma(a.get<double>("gamma")));
-    });
-  }, {kMilestones, kGamma});
-
-  add(r, "exponential", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<ExponentialScheduler>(
-          ExponentialSchedulerOptions(a.get<double>("gamma")).decay_period(a.get<Time>("decay_period")));
-    });
-  }, {{"gamma", "float", "", "Multiplicative decay factor per decay_period"},
-      {"decay_period", "time", "1ep", "Time over which the lr is multiplied by gamma"}});
-
-  add(r, "linear_decay", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<LinearScheduler>(LinearSchedulerOptions()
-                                                   .alpha_i(a.get<double>("alpha_i"))
-                                                   .alpha_f(a.get<double>("alpha_f"))
-                                                   .t_max(a.get<Time>("t_max")));
-    });
-  }, {{"alpha_i", "float", "1.0", "Multiplier at the start"}, kAlphaF, kTMax});
-
-  add(r, "cosine_decay", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<CosineAnnealingScheduler>(
-          CosineAnnealingSchedulerOptions().t_max(a.get<Time>("t_max")).alpha_f(a.get<double>("alpha_f")));
-    });
-  }, {kTMax, kAlphaF});
-
-  add(r, "cosine_warmrestart", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<CosineAnnealingWarmRestartsScheduler>(
-          CosineAnnealingWarmRestartsSchedulerOptions(a.get<Time>("t_0"))
-              .t_mult(a.get<double>("t_mult"))
-              .alpha_f(a.get<double>("alpha_f")));
-    });
-  }, {{"t_0", "time", "", "Length of the first cycle"},
-      {"t_mult", "float", "1.0", "Each cycle's length over the previous one's"}, kAlphaF});
-
-  add(r, "constant", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<ConstantScheduler>(
-          ConstantSchedulerOptions().alpha(a.get<double>("alpha")).t_max(a.get<Time>("t_max")));
-    });
-  }, {{"alpha", "float", "1.0", "Multiplier while t < t_max (1 after)"}, kTMax});
-
-  add(r, "polynomial", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<PolynomialScheduler>(PolynomialSchedulerOptions(a.get<double>("power"))
-                                                       .t_max(a.get<Time>("t_max"))
-                                                       .alpha_f(a.get<double>("alpha_f")));
-    });
-  }, {{"power", "float", "", "Exponent of the fraction of the schedule left"}, kTMax, kAlphaF});
-
-  add(r, "multistep_with_warmup", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<MultiStepWithWarmupScheduler>(
-          MultiStepWithWarmupSchedulerOptions(a.get<Time>("t_warmup"), milestones(a))
-              .gamma(a.get<double>("gamma"))
-              .scale_warmup(a.get<bool>("scale_warmup")));
-    });
-  }, {kWarmup, kMilestones, kGamma, kScaleWarmup});
-
-  add(r, "constant_with_warmup", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<ConstantWithWarmupScheduler>(ConstantWithWarmupSchedulerOptions(a.get<Time>("t_warmup"))
-                                                               .alpha(a.get<double>("alpha"))
-                                                               .t_max(a.get<Time>("t_max"))
-                                                               .scale_warmup(a.get<bool>("scale_warmup")));
-    });
-  }, {kWarmup, {"alpha", "float", "1.0", "Multiplier after the warm-up"}, kTMax, kScaleWarmup});
-
-  add(r, "linear_decay_with_warmup", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<LinearWithWarmupScheduler>(LinearWithWarmupSchedulerOptions(a.get<Time>("t_warmup"))
-                                                             .alpha_i(a.get<double>("alpha_i"))
-                                                             .alpha_f(a.get<double>("alpha_f"))
-                                                             .t_max(a.get<Time>("t_max"))
-                                                             .scale_warmup(a.get<bool>("scale_warmup")));
-    });
-  }, {kWarmup, {"alpha_i", "float", "1.0", "Multiplier at the end of the warm-up"}, kAlphaF, kTMax, kScaleWarmup});
-
-  add(r, "cosine_decay_with_warmup", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<CosineAnnealingWithWarmupScheduler>(
-          CosineAnnealingWithWarmupSchedulerOptions(a.get<Time>("t_warmup"))
-              .t_max(a.get<Time>("t_max"))
-              .alpha_f(a.get<double>("alpha_f"))
-              .scale_warmup(a.get<bool>("scale_warmup")));
-    });
-  }, {kWarmup, kTMax, kAlphaF, kScaleWarmup});
-
-  add(r, "polynomial_with_warmup", [](const Args& a, const Optimizers&) {
-    return located(a, [&] {
-      return std::make_shared<PolynomialWithWarmupScheduler>(
-          PolynomialWithWarmupSchedulerOptions(a.get<Time>("t_warmup"))
-              .power(a.get<double>("power"))
-              .t_max(a.get<Time>("t_max"))
-              .alpha_f(a.get<double>("alpha_f"))
-              .scale_warmup(a.get<bool>("scale_warmup")));
-    });
-  }, {kWarmup, {"power", "float", "2.0", "Exponent of the fraction of the schedule left"}, kTMax, kAlphaF, kScaleWarmup});
+  {
+    using O = StepSchedulerOptions;
+    add<StepScheduler, O>(r, "step", Description<O>({required(field("step_size", &O::step_size, "Time between decays")),
+                                                      gamma_key(&O::gamma)}),
+                          O(kRequired));
+  }
+  {
+    using O = MultiStepSchedulerOptions;
+    add<MultiStepScheduler, O>(r, "multistep", Description<O>({milestones_key(&O::milestones), gamma_key(&O::gamma)}),
+                               O(std::vector<TimeArg>{}));
+  }
+  {
+    using O = ExponentialSchedulerOptions;
+    add<ExponentialScheduler, O>(
+        r, "exponential",
+        Description<O>({required(gamma_key(&O::gamma, "Multiplicative decay factor per decay_period")),
+                        field("decay_period", &O::decay_period, "Time over which the lr is multiplied by gamma")}),
+        O(1.0));
+  }
+  {
+    using O = LinearSchedulerOptions;
+    add<LinearScheduler, O>(
+        r, "linear_decay",
+        Description<O>({field("alpha_i", &O::alpha_i, "Multiplier at the start"), alpha_f_key(&O::alpha_f), t_max_key(&O::t_max)}),
+        O());
+  }
+  {
+    using O = CosineAnnealingSchedulerOptions;
+    add<CosineAnnealingScheduler, O>(r, "cosine_decay", Description<O>({t_max_key(&O::t_max), alpha_f_key(&O::alpha_f)}), O());
+  }
+  {
+    using O = CosineAnnealingWarmRestartsSchedulerOptions;
+    add<CosineAnnealingWarmRestartsScheduler, O>(
+        r, "cosine_warmrestart",
+        Description<O>({required(field("t_0", &O::t_0, "Length of the first cycle")),
+                        field("t_mult", &O::t_mult, "Each cycle's length over the previous one's"), alpha_f_key(&O::alpha_f)}),
+        O(kRequired));
+  }
+  {
+    using O = ConstantSchedulerOptions;
+    add<ConstantScheduler, O>(
+        r, "constant",
+        Description<O>({field("alpha", &O::alpha, "Multiplier while t < t_max (1 after)"), t_max_key(&O::t_max)}), O());
+  }
+  {
+    using O = PolynomialSchedulerOptions;
+    add<PolynomialScheduler, O>(
+        r, "polynomial",
+        Description<O>({required(field("power", &O::power, "Exponent of the fraction of the schedule left")),
+                        t_max_key(&O::t_max), alpha_f_key(&O::alpha_f)}),
+        O(1.0));
+  }
+  {
+    using O = MultiStepWithWarmupSchedulerOptions;
+    add<MultiStepWithWarmupScheduler, O>(
+        r, "multistep_with_warmup",
+        Description<O>({t_warmup_key(&O::t_warmup), milestones_key(&O::milestones), gamma_key(&O::gamma),
+                        scale_warmup_key(&O::scale_warmup)}),
+        O(kRequired, std::vector<TimeArg>{}));
+  }
+  {
+    using O = ConstantWithWarmupSchedulerOptions;
+    add<ConstantWithWarmupScheduler, O>(
+        r, "constant_with_warmup",
+        Description<O>({t_warmup_key(&O::t_warmup), field("alpha", &O::alpha, "Multiplier after the warm-up"),
+                        t_max_key(&O::t_max), scale_warmup_key(&O::scale_warmup)}),
+        O(kRequired));
+  }
+  {
+    using O = LinearWithWarmupSchedulerOptions;
+    add<LinearWithWarmupScheduler, O>(
+        r, "linear_decay_with_warmup",
+        Description<O>({t_warmup_key(&O::t_warmup), field("alpha_i", &O::alpha_i, "Multiplier at the end of the warm-up"),
+                        alpha_f_key(&O::alpha_f), t_max_key(&O::t_max), scale_warmup_key(&O::scale_warmup)}),
+        O(kRequired));
+  }
+  {
+    using O = CosineAnnealingWithWarmupSchedulerOptions;
+    add<CosineAnnealingWithWarmupScheduler, O>(
+        r, "cosine_decay_with_warmup",
+        Description<O>({t_warmup_key(&O::t_warmup), t_max_key(&O::t_max), alpha_f_key(&O::alpha_f), scale_warmup_key(&O::scale_warmup)}),
+        O(kRequired));
+  }
+  {
+    using O = PolynomialWithWarmupSchedulerOptions;
+    add<PolynomialWithWarmupScheduler, O>(
+        r, "polynomial_with_warmup",
+        Description<O>({t_warmup_key(&O::t_warmup),
+                        field("power", &O::power, "Exponent of the fraction of the schedule left"), t_max_key(&O::t_max),
+                        alpha_f_key(&O::alpha_f), scale_warmup_key(&O::scale_warmup)}),
+        O(kRequired));
+  }
 }
 
 }  // namespace tempo::config

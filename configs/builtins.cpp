@@ -1,8 +1,7 @@
-// tempo's built-in parts and their schemas. A part whose options struct has a description
-// (configs/option_descriptions.h: MlpOptions, CnnOptions, DataLoaderOptions,
-// CheckpointSaverOptions) takes its schema and its builder from it; the others' schemas are written
-// here with the defaults of what their factories call (torch's AdamOptions...), so a resolved
-// config states exactly what runs.
+// tempo's built-in parts. Each takes its schema and its builder from the description of its
+// options struct (configs/option_descriptions.h), whose defaults are the struct's own (torch's
+// AdamOptions for adam), so a resolved config states exactly what runs. Parts without options
+// (lr_monitor, memory_monitor, nan_monitor) have an empty schema.
 #include <torch/torch.h>
 
 #include <fmt/format.h>
@@ -43,35 +42,14 @@ std::shared_ptr<DataLoader> make_loader(std::shared_ptr<Dataset> dataset, const 
   return std::make_shared<DataLoader>(std::move(dataset), options);
 }
 
-std::pair<double, double> betas(const Args& a) {
-  auto b = a.get<std::vector<double>>("betas");
-  if (b.size() != 2) {
-    throw LocatedConfigError(fmt::format("{}: {}: expected two numbers [beta1, beta2], got {}",
-                                         a.node().child("betas").where(), a.node().child("betas").path(), b.size()));
-  }
-  return {b[0], b[1]};
+// Fused where the config asks for it (the default): see OptimizerConfig.
+template <typename Fused, typename Plain, typename TorchOptions>
+std::shared_ptr<torch::optim::Optimizer> make_optimizer(const Description<OptimizerConfig<TorchOptions>>& description,
+                                                        const Args& a, const std::vector<at::Tensor>& params) {
+  const auto config = description.read(a.node());
+  if (config.fused()) return std::make_shared<Fused>(params, config.torch());
+  return std::make_shared<Plain>(params, config.torch());
 }
-
-// Fused by default: the same results as torch::optim's step, bit for bit, several times faster on
-// the CPU (benchmarks/bench_optimizer_step.cpp); parameters it cannot fuse (CUDA) take the plain step.
-constexpr const char* kFusedHelp =
-    "One vectorised, multi-threaded pass over flat buffers, same results; `false`: torch::optim's step";
-
-template <typename Fused, typename Plain, typename Options>
-std::shared_ptr<torch::optim::Optimizer> fused_or_plain(const Args& a, const std::vector<at::Tensor>& params,
-                                                        const Options& options) {
-  if (a.get<bool>("fused")) return std::make_shared<Fused>(params, options);
-  return std::make_shared<Plain>(params, options);
-}
-
-const Schema kAdamKeys = {
-    {"lr", "float", "0.001", "Learning rate"},
-    {"betas", "list[float]", "[0.9, 0.999]", "Coefficients of the running averages"},
-    {"eps", "float", "1.0e-08", "Added to the denominator"},
-    {"weight_decay", "float", "0.0", "Weight decay"},
-    {"amsgrad", "bool", "false", "Use AMSGrad"},
-    {"fused", "bool", "true", kFusedHelp},
-};
 
 }  // namespace
 
@@ -95,57 +73,29 @@ void register_builtins(Registry& r) {
   }
   if (!r.datasets.contains("fashion_mnist")) {
     r.add_dataset("fashion_mnist", [](const Args& a) {
-      const auto split = a.get<std::string>("split");
-      if (split != "train" && split != "test") {
-        const auto node = a.node().child("split");
-        throw LocatedConfigError(fmt::format("{}: {}: expected train or test, got \"{}\"", node.where(), node.path(), split));
-      }
-      return make_loader(load_fashion_mnist(a.get<std::string>("dir"), split == "train" ? Split::TRAIN : Split::TEST), a);
-    }, with_loader_keys({{"split", "string", "train", "train or test"},
-                         {"dir", "string", kFashionMnistDir, "Folder of the IDX files"}}));
+      return make_loader(load_fashion_mnist(fashion_mnist_description().read(a.node())), a);
+    }, with_loader_keys(fashion_mnist_description().schema()));
   }
   if (!r.datasets.contains("synthetic")) {
     r.add_dataset("synthetic", [](const Args& a) {
-      return make_loader(make_synthetic_dataset(a.get<int64_t>("num_samples"), a.get<std::vector<int64_t>>("shape"),
-                                                a.get<int64_t>("num_classes"), a.get<uint64_t>("seed")), a);
-    }, with_loader_keys({{"num_samples", "int", "256", "Samples in the data set"},
-                         {"shape", "list[int]", "[1, 28, 28]", "Shape of one input sample"},
-                         {"num_classes", "int", "10", "Classes (labels 0..num_classes-1)"},
-                         {"seed", "uint", "0", "Seed of the data (not of the run)"}}));
+      return make_loader(make_synthetic_dataset(synthetic_dataset_description().read(a.node())), a);
+    }, with_loader_keys(synthetic_dataset_description().schema()));
   }
+  using Params = std::vector<at::Tensor>;
   if (!r.optimizers.contains("sgd")) {
-    r.add_optimizer("sgd", [](const Args& a, const std::vector<at::Tensor>& params) -> std::shared_ptr<torch::optim::Optimizer> {
-      return fused_or_plain<FusedSGD, torch::optim::SGD>(a, params, torch::optim::SGDOptions(a.get<double>("lr"))
-                                                                            .momentum(a.get<double>("momentum"))
-                                                                            .dampening(a.get<double>("dampening"))
-                                                                            .weight_decay(a.get<double>("weight_decay"))
-                                                                            .nesterov(a.get<bool>("nesterov")));
-    }, Schema{{"lr", "float", "0.01", "Learning rate"},
-              {"momentum", "float", "0.0", "Momentum factor"},
-              {"dampening", "float", "0.0", "Dampening of the momentum"},
-              {"weight_decay", "float", "0.0", "Weight decay (L2)"},
-              {"nesterov", "bool", "false", "Nesterov momentum"},
-              {"fused", "bool", "true", kFusedHelp}});
+    r.add_optimizer("sgd", [](const Args& a, const Params& params) {
+      return make_optimizer<FusedSGD, torch::optim::SGD>(sgd_description(), a, params);
+    }, sgd_description().schema());
   }
   if (!r.optimizers.contains("adam")) {
-    r.add_optimizer("adam", [](const Args& a, const std::vector<at::Tensor>& params) -> std::shared_ptr<torch::optim::Optimizer> {
-      return fused_or_plain<FusedAdam, torch::optim::Adam>(a, params, torch::optim::AdamOptions(a.get<double>("lr"))
-                                                                              .betas(betas(a))
-                                                                              .eps(a.get<double>("eps"))
-                                                                              .weight_decay(a.get<double>("weight_decay"))
-                                                                              .amsgrad(a.get<bool>("amsgrad")));
-    }, kAdamKeys);
+    r.add_optimizer("adam", [](const Args& a, const Params& params) {
+      return make_optimizer<FusedAdam, torch::optim::Adam>(adam_description(), a, params);
+    }, adam_description().schema());
   }
   if (!r.optimizers.contains("adamw")) {
-    Schema keys = kAdamKeys;
-    keys[3].default_yaml = "0.01";  // torch's AdamW default weight decay
-    r.add_optimizer("adamw", [](const Args& a, const std::vector<at::Tensor>& params) -> std::shared_ptr<torch::optim::Optimizer> {
-      return fused_or_plain<FusedAdamW, torch::optim::AdamW>(a, params, torch::optim::AdamWOptions(a.get<double>("lr"))
-                                                                                .betas(betas(a))
-                                                                                .eps(a.get<double>("eps"))
-                                                                                .weight_decay(a.get<double>("weight_decay"))
-                                                                                .amsgrad(a.get<bool>("amsgrad")));
-    }, keys);
+    r.add_optimizer("adamw", [](const Args& a, const Params& params) {
+      return make_optimizer<FusedAdamW, torch::optim::AdamW>(adamw_description(), a, params);
+    }, adamw_description().schema());
   }
   if (!r.callbacks.contains("checkpoint_saver")) {
     r.add_callback("checkpoint_saver", [](const Args& a) -> std::shared_ptr<Callback> {
@@ -158,8 +108,8 @@ void register_builtins(Registry& r) {
   }
   if (!r.callbacks.contains("speed_monitor")) {
     r.add_callback("speed_monitor", [](const Args& a) -> std::shared_ptr<Callback> {
-      return std::make_shared<SpeedMonitor>(a.get<int64_t>("window_size"));
-    }, Schema{{"window_size", "int", "100", "Batches over which throughput is averaged"}});
+      return std::make_shared<SpeedMonitor>(speed_monitor_description().read(a.node()));
+    }, speed_monitor_description().schema());
   }
   if (!r.callbacks.contains("memory_monitor")) {
     r.add_callback("memory_monitor", [](const Args&) -> std::shared_ptr<Callback> { return std::make_shared<MemoryMonitor>(); },
@@ -170,26 +120,20 @@ void register_builtins(Registry& r) {
                    Schema{});
   }
   if (!r.callbacks.contains("early_stopper")) {
-    r.add_callback("early_stopper", [](const Args& a) -> std::shared_ptr<Callback> {
-      return std::make_shared<EarlyStopper>(a.get<std::string>("monitor"), a.get<std::string>("dataloader_label"),
-                                            a.get<std::string>("comparator"), a.get<double>("min_delta"),
-                                            a.get<Time>("patience"));
-    }, Schema{{"monitor", "string", "", "Metric to watch, e.g. Accuracy or CrossEntropy"},
-              {"dataloader_label", "string", "", "train, eval or an evaluator's label"},
-              {"comparator", "string", "\"\"", "greater or less; empty: less for loss/error/perplexity, else greater"},
-              {"min_delta", "float", "0.0", "Smallest change that counts as an improvement"},
-              {"patience", "time", "1ep", "Epochs (ep) or batches (ba) without improvement before stopping"}});
+    const EarlyStopperOptions defaults("", "");  // both required
+    r.add_callback("early_stopper", [defaults](const Args& a) -> std::shared_ptr<Callback> {
+      auto options = defaults;
+      early_stopper_description().read(a.node(), options);
+      return std::make_shared<EarlyStopper>(options);
+    }, early_stopper_description().schema(defaults));
   }
   if (!r.callbacks.contains("threshold_stopper")) {
-    r.add_callback("threshold_stopper", [](const Args& a) -> std::shared_ptr<Callback> {
-      return std::make_shared<ThresholdStopper>(a.get<std::string>("monitor"), a.get<std::string>("dataloader_label"),
-                                                a.get<double>("threshold"), a.get<std::string>("comparator"),
-                                                a.get<bool>("stop_on_batch"));
-    }, Schema{{"monitor", "string", "", "Metric to watch, e.g. Accuracy or CrossEntropy"},
-              {"dataloader_label", "string", "", "train, eval or an evaluator's label"},
-              {"threshold", "float", "", "Stop once the metric passes this value"},
-              {"comparator", "string", "\"\"", "greater or less; empty: less for loss/error/perplexity, else greater"},
-              {"stop_on_batch", "bool", "false", "Also check the training metric after every batch"}});
+    const ThresholdStopperOptions defaults("", "", 0.0);  // all three required
+    r.add_callback("threshold_stopper", [defaults](const Args& a) -> std::shared_ptr<Callback> {
+      auto options = defaults;
+      threshold_stopper_description().read(a.node(), options);
+      return std::make_shared<ThresholdStopper>(options);
+    }, threshold_stopper_description().schema(defaults));
   }
 }
 

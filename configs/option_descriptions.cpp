@@ -102,6 +102,105 @@ const Description<CheckpointSaverOptions>& checkpoint_saver_description() {
   return d;
 }
 
+const Description<SpeedMonitorOptions>& speed_monitor_description() {
+  using O = SpeedMonitorOptions;
+  static const Description<O> d({
+      field("window_size", &O::window_size, "Batches over which throughput is averaged", at_least(int64_t{1})),
+  });
+  return d;
+}
+
+namespace {
+constexpr const char* kMonitorDoc = "Metric to watch, e.g. Accuracy or CrossEntropy";
+constexpr const char* kLabelDoc = "train, eval or an evaluator's label";
+}  // namespace
+
+const Description<EarlyStopperOptions>& early_stopper_description() {
+  using O = EarlyStopperOptions;
+  static const Description<O> d({
+      required(field("monitor", &O::monitor, kMonitorDoc)),
+      required(field("dataloader_label", &O::dataloader_label, kLabelDoc)),
+      field("comparator", &O::comparator, kComparatorDoc, one_of_or_empty({"greater", "gt", "less", "lt"})),
+      field("min_delta", &O::min_delta, "Smallest change that counts as an improvement"),
+      field("patience", &O::patience, "Epochs (ep) or batches (ba) without improvement before stopping",
+            Check<Time>([](const Time& t) -> std::string {
+              if (t.unit() == TimeUnit::EPOCH || t.unit() == TimeUnit::BATCH) return "";
+              return fmt::format("expected a time in epochs (ep) or batches (ba), got \"{}\"", to_string(t));
+            })),
+  });
+  return d;
+}
+
+const Description<ThresholdStopperOptions>& threshold_stopper_description() {
+  using O = ThresholdStopperOptions;
+  static const Description<O> d({
+      required(field("monitor", &O::monitor, kMonitorDoc)),
+      required(field("dataloader_label", &O::dataloader_label, kLabelDoc)),
+      required(field("threshold", &O::threshold, "Stop once the metric passes this value")),
+      field("comparator", &O::comparator, kComparatorDoc, one_of_or_empty({"greater", "gt", "less", "lt"})),
+      field("stop_on_batch", &O::stop_on_batch, "Also check the training metric after every batch"),
+  });
+  return d;
+}
+
+namespace {
+
+// Adam's betas, a list of two floats in YAML.
+Value<std::tuple<double, double>> betas_value() {
+  return {"list[float]",
+          [](const ConfigNode& node) {
+            const auto b = node.as<std::vector<double>>();
+            if (b.size() != 2) fail_at(node, fmt::format("expected two numbers [beta1, beta2], got {}", b.size()));
+            return std::make_tuple(b[0], b[1]);
+          },
+          [](const std::tuple<double, double>& b) {
+            return fmt::format("[{}, {}]", yaml_float(std::get<0>(b)), yaml_float(std::get<1>(b)));
+          }};
+}
+
+constexpr const char* kFusedDoc =
+    "One vectorised, multi-threaded pass over flat buffers, same results; `false`: torch::optim's step";
+
+// The keys Adam and AdamW share (their options structs are distinct types with the same members).
+template <typename T>
+Description<OptimizerConfig<T>> adam_like() {
+  using O = OptimizerConfig<T>;
+  return Description<O>({
+      within(field("lr", &T::lr, "Learning rate"), &O::torch),
+      within(field_of("betas", &T::betas, betas_value(), "Coefficients of the running averages"), &O::torch),
+      within(field("eps", &T::eps, "Added to the denominator"), &O::torch),
+      within(field("weight_decay", &T::weight_decay, "Weight decay"), &O::torch),
+      within(field("amsgrad", &T::amsgrad, "Use AMSGrad"), &O::torch),
+      field("fused", &O::fused, kFusedDoc),
+  });
+}
+
+}  // namespace
+
+const Description<OptimizerConfig<torch::optim::SGDOptions>>& sgd_description() {
+  using T = torch::optim::SGDOptions;
+  using O = OptimizerConfig<T>;
+  static const Description<O> d({
+      within(field("lr", &T::lr, "Learning rate"), &O::torch),
+      within(field("momentum", &T::momentum, "Momentum factor"), &O::torch),
+      within(field("dampening", &T::dampening, "Dampening of the momentum"), &O::torch),
+      within(field("weight_decay", &T::weight_decay, "Weight decay (L2)"), &O::torch),
+      within(field("nesterov", &T::nesterov, "Nesterov momentum"), &O::torch),
+      field("fused", &O::fused, kFusedDoc),
+  });
+  return d;
+}
+
+const Description<OptimizerConfig<torch::optim::AdamOptions>>& adam_description() {
+  static const auto d = adam_like<torch::optim::AdamOptions>();
+  return d;
+}
+
+const Description<OptimizerConfig<torch::optim::AdamWOptions>>& adamw_description() {
+  static const auto d = adam_like<torch::optim::AdamWOptions>();
+  return d;
+}
+
 const Description<TrainerOptions>& trainer_description() {
   using O = TrainerOptions;
   static const Description<O> d({
@@ -195,6 +294,32 @@ const Description<DataLoaderOptions>& data_loader_description() {
       field("shuffle", &O::shuffle, "Reshuffle every epoch (from the run's seed)"),
       field("drop_last", &O::drop_last, "Drop the short last batch"),
       field("prefetch", &O::prefetch, "Prepare the next batch on a background thread while one trains"),
+  });
+  return d;
+}
+
+const Description<FashionMnistOptions>& fashion_mnist_description() {
+  using O = FashionMnistOptions;
+  static const Description<O> d({
+      field_of("split", &O::split, choice_of<Split>({Split::TRAIN, Split::TEST}), "train or test"),
+      field("dir", &O::dir, "Folder of the IDX files"),
+  });
+  return d;
+}
+
+const Description<SyntheticDatasetOptions>& synthetic_dataset_description() {
+  using O = SyntheticDatasetOptions;
+  static const Description<O> d({
+      field("num_samples", &O::num_samples, "Samples in the data set", greater_than(int64_t{0})),
+      field("shape", &O::shape, "Shape of one input sample", Check<std::vector<int64_t>>([](const auto& shape) {
+              if (shape.empty()) return std::string("expected at least one dimension, got []");
+              for (auto dim : shape) {
+                if (dim < 1) return fmt::format("expected positive dimensions, got {}", dim);
+              }
+              return std::string();
+            })),
+      field("num_classes", &O::num_classes, "Classes (labels 0..num_classes-1)", greater_than(int64_t{0})),
+      field("seed", &O::seed, "Seed of the data (not of the run)"),
   });
   return d;
 }

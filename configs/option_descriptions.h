@@ -7,11 +7,20 @@
 // (save_num_checkpoints_to_keep, or callbacks.checkpoint_saver.num_checkpoints_to_keep).
 #pragma once
 
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
 #include <string>
 
 #include "callbacks/checkpoint_saver.h"
+#include "callbacks/early_stopper.h"
+#include "callbacks/speed_monitor.h"
+#include "callbacks/threshold_stopper.h"
 #include "configs/options_description.h"
 #include "data/data_loader.h"
+#include "data/fashion_mnist.h"
+#include "data/synthetic_dataset.h"
 #include "loggers/console_logger.h"
 #include "loggers/file_logger.h"
 #include "loggers/progress_bar_logger.h"
@@ -30,11 +39,48 @@ const Description<CheckpointSaverOptions>& checkpoint_saver_description();
 // unless it already starts with "save_" (save_interval, save_async).
 std::string saver_alias_key(const std::string& saver_key);
 
+// callbacks: {speed_monitor: ...}, {early_stopper: ...}, {threshold_stopper: ...}; the stoppers'
+// monitor and dataloader_label are required.
+const Description<SpeedMonitorOptions>& speed_monitor_description();
+const Description<EarlyStopperOptions>& early_stopper_description();
+const Description<ThresholdStopperOptions>& threshold_stopper_description();
+
+// An optimizer as a config makes it: torch's options, and whether it takes tempo's fused step
+// (optim/fused_sgd.h, optim/fused_adam.h). Fused by default: the same results as torch::optim's
+// step, bit for bit, several times faster on the CPU (benchmarks/bench_optimizer_step.cpp);
+// parameters it cannot fuse (CUDA) take the plain step.
+template <typename TorchOptions>
+struct OptimizerConfig {
+  // torch's defaults, except SGD's lr, which torch leaves to the caller: 0.01 (Composer's
+  // DecoupledSGDW's example value and torch.optim.SGD's documentation's).
+  OptimizerConfig() : torch_(defaults()) {}
+  explicit OptimizerConfig(TorchOptions torch) : torch_(std::move(torch)) {}
+  TORCH_ARG(TorchOptions, torch);
+  TORCH_ARG(bool, fused) = true;
+
+ private:
+  static TorchOptions defaults() {
+    if constexpr (std::is_same_v<TorchOptions, torch::optim::SGDOptions>) {
+      return torch::optim::SGDOptions(0.01);
+    } else {
+      return TorchOptions();
+    }
+  }
+};
+
+// optimizers: {sgd: ...}, {adam: ...}, {adamw: ...}
+const Description<OptimizerConfig<torch::optim::SGDOptions>>& sgd_description();
+const Description<OptimizerConfig<torch::optim::AdamOptions>>& adam_description();
+const Description<OptimizerConfig<torch::optim::AdamWOptions>>& adamw_description();
+
 // model: {mlp: ...}, model: {cnn: ...}
 const Description<MlpOptions>& mlp_description();
 const Description<CnnOptions>& cnn_description();
 // The keys every dataset shares: how its DataLoader batches it.
 const Description<DataLoaderOptions>& data_loader_description();
+// train_loader: {fashion_mnist: ...}, {synthetic: ...}: the dataset's own keys.
+const Description<FashionMnistOptions>& fashion_mnist_description();
+const Description<SyntheticDatasetOptions>& synthetic_dataset_description();
 
 // loggers: {...}
 const Description<ProgressBarLoggerOptions>& progress_bar_logger_description();

@@ -22,6 +22,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -107,10 +108,33 @@ struct Yaml<std::optional<T>> {
   static std::string write(const std::optional<T>& value) { return value ? Yaml<T>::write(*value) : "null"; }
 };
 
+// A list of time strings, each checked (and located) on its own: MultiStepScheduler's milestones.
+template <>
+struct Yaml<std::vector<Time>> {
+  static std::string type_name() { return "list[time]"; }
+  static std::vector<Time> read(const ConfigNode& node) {
+    if (!node.is_sequence()) {
+      fail_at(node, "expected a list of time strings like [\"10ep\", \"500ba\"], got " + node.describe());
+    }
+    std::vector<Time> out;
+    for (size_t i = 0; i < node.size(); ++i) out.push_back(node.at(i).as<Time>());
+    return out;
+  }
+  static std::string write(const std::vector<Time>& values) {
+    std::string out;
+    for (const auto& v : values) out += (out.empty() ? "" : ", ") + to_string(v);
+    return "[" + out + "]";
+  }
+};
+
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
+
 template <typename T>
 std::string yaml_type() {
-  if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>> ||
-                std::is_same_v<T, std::vector<std::string>>) {
+  if constexpr (IsVector<T>::value) {
     return Yaml<T>::type_name();
   } else {
     return Yaml<T>::type;
@@ -250,6 +274,32 @@ Field<Options> field_by(std::string key, Value<T> value, std::function<void(Opti
   f.check = [parse = value.parse](const ConfigNode& node) { parse(node); };
   f.value = std::move(value);
   return f;
+}
+
+// `f` as a required key: the schema gives it no default (the struct's constructor takes it, and
+// what the defaults object holds there is a placeholder).
+template <typename Options>
+Field<Options> required(Field<Options> f) {
+  f.write = [](const Options&) { return std::string(); };
+  return f;
+}
+
+// A key of Inner as a key of Outer, whose member `member` is an Inner (OptimizerConfig's torch
+// options): the same key, type, checks and doc.
+template <typename Outer, typename Inner>
+Field<Outer> within(Field<Inner> f, Inner& (Outer::*member)() noexcept) {
+  Field<Outer> out;
+  out.key = std::move(f.key);
+  out.type = std::move(f.type);
+  out.doc = std::move(f.doc);
+  out.read = [member, read = f.read](const ConfigNode& node, Outer& options) { read(node, (options.*member)()); };
+  out.write = [member, write = f.write](const Outer& options) {
+    Outer copy = options;
+    return write((copy.*member)());
+  };
+  out.check = std::move(f.check);
+  out.value = std::move(f.value);
+  return out;
 }
 
 template <typename Options>

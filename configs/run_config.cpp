@@ -35,6 +35,10 @@ void check_type(const ConfigNode& node, const std::string& type) {
   else if (type == "list[int]") node.as<std::vector<int64_t>>();
   else if (type == "list[float]") node.as<std::vector<double>>();
   else if (type == "list[string]") node.as<std::vector<std::string>>();
+  else if (type == "list[time]") {
+    node.as<std::vector<std::string>>();  // a list, of scalars
+    for (size_t i = 0; i < node.size(); ++i) node.at(i).as<Time>();
+  }
   else throw ConfigError("schema error: unknown type '" + type + "' of key " + node.path());
 }
 

@@ -15,9 +15,9 @@ namespace tempo::config {
 class ConfigNode;
 
 // `type` is one of: string, int, uint, float, bool, time (a time string), interval (a time string
-// or an integer of epochs), list[int], list[float], list[string], part (a map naming exactly one
-// registered part and its arguments) or parts (a map or list of such). A `default_yaml` of "" means
-// the key is required; "null" means "unset".
+// or an integer of epochs), list[int], list[float], list[string], list[time], part (a map naming
+// exactly one registered part and its arguments) or parts (a map or list of such). A
+// `default_yaml` of "" means the key is required; "null" means "unset".
 // `check`, when set, parses and checks a value (throwing a located error) instead of the check
 // by `type` alone.
 struct KeySpec {

@@ -28,6 +28,8 @@ std::string existing_file(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
+std::string to_string(Split split) { return split == Split::TRAIN ? "train" : "test"; }
+
 std::shared_ptr<TensorDataset> load_fashion_mnist(const std::string& dir, Split split) {
   const std::string prefix = split == Split::TRAIN ? "train" : "t10k";
   const std::string images_path = existing_file(dir, prefix + "-images-idx3-ubyte.gz");

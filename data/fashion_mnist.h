@@ -7,10 +7,12 @@
 // installs it; wrong magic; not 28x28; image and label counts differ; truncated; label > 9).
 #pragma once
 
-#include "data/dataset.h"
+#include <torch/arg.h>
 
 #include <memory>
 #include <string>
+
+#include "data/dataset.h"
 
 namespace tempo {
 
@@ -19,10 +21,20 @@ inline constexpr double kFashionMnistMean = 0.2860;
 inline constexpr double kFashionMnistStd = 0.3530;
 
 enum class Split { TRAIN, TEST };
+std::string to_string(Split split);  // "train", "test"
+
+struct FashionMnistOptions {
+  // The folder of the IDX files.
+  TORCH_ARG(std::string, dir) = kFashionMnistDir;
+  TORCH_ARG(Split, split) = Split::TRAIN;
+};
 
 std::shared_ptr<TensorDataset> load_fashion_mnist(const std::string& dir, Split split);
 inline std::shared_ptr<TensorDataset> load_fashion_mnist(Split split) {
   return load_fashion_mnist(kFashionMnistDir, split);
+}
+inline std::shared_ptr<TensorDataset> load_fashion_mnist(const FashionMnistOptions& options) {
+  return load_fashion_mnist(options.dir(), options.split());
 }
 
 }  // namespace tempo

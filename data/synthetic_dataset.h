@@ -5,6 +5,8 @@
 // Throws ConfigError naming the argument for non-positive sizes or an empty shape.
 #pragma once
 
+#include <torch/arg.h>
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -14,7 +16,21 @@
 namespace tempo {
 
 // input float32 [num_samples, shape...], target int64 [num_samples] in [0, num_classes).
+struct SyntheticDatasetOptions {
+  TORCH_ARG(int64_t, num_samples) = 256;
+  // The shape of one input sample.
+  TORCH_ARG(std::vector<int64_t>, shape) = {1, 28, 28};
+  // Labels are 0..num_classes-1.
+  TORCH_ARG(int64_t, num_classes) = 10;
+  // The seed of the data (not of the run).
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
 std::shared_ptr<TensorDataset> make_synthetic_dataset(int64_t num_samples, const std::vector<int64_t>& shape,
                                                       int64_t num_classes, uint64_t seed);
+
+inline std::shared_ptr<TensorDataset> make_synthetic_dataset(const SyntheticDatasetOptions& options) {
+  return make_synthetic_dataset(options.num_samples(), options.shape(), options.num_classes(), options.seed());
+}
 
 }  // namespace tempo

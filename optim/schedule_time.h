@@ -37,6 +37,7 @@ struct TimeArg {
     return *this;                                              \
   }                                                            \
   inline const ::tempo::Time& name() const noexcept { return this->name##_; } \
+  inline ::tempo::Time& name() noexcept { return this->name##_; }             \
                                                                \
  private:                                                      \
   ::tempo::Time name##_

@@ -191,6 +191,16 @@ TEST_CASE("the documented defaults are the options structs' own defaults") {
     check_defaults(config::data_loader_description(), dataset, documented,
                    tempo::DataLoaderOptions().batch_size(64));  // a config's loaders batch 64 by default
   }
+  check_defaults(config::fashion_mnist_description(), "dataset.fashion_mnist", documented);
+  check_defaults(config::synthetic_dataset_description(), "dataset.synthetic", documented);
+  check_defaults(config::sgd_description(), "optimizer.sgd", documented);
+  check_defaults(config::adam_description(), "optimizer.adam", documented);
+  check_defaults(config::adamw_description(), "optimizer.adamw", documented);
+  check_defaults(config::speed_monitor_description(), "callback.speed_monitor", documented);
+  check_defaults(config::early_stopper_description(), "callback.early_stopper", documented,
+                 tempo::EarlyStopperOptions("", ""));
+  check_defaults(config::threshold_stopper_description(), "callback.threshold_stopper", documented,
+                 tempo::ThresholdStopperOptions("", "", 0.0));
   check_defaults(config::progress_bar_logger_description(), "logger.progress_bar", documented);
   check_defaults(config::console_logger_description(), "logger.console", documented);
   check_defaults(config::file_logger_description(), "logger.file", documented);
@@ -202,6 +212,11 @@ TEST_CASE("the documented defaults are the options structs' own defaults") {
   CHECK(documented.at("trainer.max_duration") == "required");
   CHECK(documented.at("trainer.seed") == "null");
   CHECK(documented.at("trainer.device_train_microbatch_size") == "null");
+  CHECK(documented.at("optimizer.adamw.weight_decay") == "0.01");  // torch's AdamWOptions
+  CHECK(documented.at("optimizer.adam.eps") == "1.0e-08");
+  CHECK(documented.at("optimizer.sgd.lr") == "0.01");
+  CHECK(documented.at("scheduler.multistep.milestones") == "required");
+  CHECK(documented.at("scheduler.cosine_decay.t_max") == "1dur");
 }
 
 TEST_CASE("the trainer's save_* keys are the CheckpointSaver's keys, with its types, docs and defaults") {
