@@ -6,26 +6,22 @@
 #include <string>
 
 #include "errors/error.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 namespace tempo::plot {
 
 namespace {
 
-void put_be32(std::string& out, uint32_t v) {
-  out += static_cast<char>(v >> 24);
-  out += static_cast<char>((v >> 16) & 0xFF);
-  out += static_cast<char>((v >> 8) & 0xFF);
-  out += static_cast<char>(v & 0xFF);
-}
+void put_be32(std::string& out, uint64_t value) { put_be(out, value, 4); }
 
 // length, type, data, CRC-32 of type and data.
 void put_chunk(std::string& out, const char* type, const std::string& data) {
-  put_be32(out, static_cast<uint32_t>(data.size()));
+  put_be32(out, data.size());
   const size_t start = out.size();
   out.append(type, 4);
   out += data;
-  const auto crc = ::crc32(0L, reinterpret_cast<const Bytef*>(out.data() + start), static_cast<uInt>(4 + data.size()));
-  put_be32(out, static_cast<uint32_t>(crc));
+  put_be32(out, crc32(out.data() + start, 4 + data.size()));
 }
 
 }  // namespace
@@ -51,8 +47,8 @@ std::string encode_png(const Canvas& canvas) {
   compressed.resize(size);
 
   std::string ihdr;
-  put_be32(ihdr, static_cast<uint32_t>(width));
-  put_be32(ihdr, static_cast<uint32_t>(height));
+  put_be32(ihdr, width);
+  put_be32(ihdr, height);
   ihdr += '\x08';  // bit depth
   ihdr += '\x02';  // colour type: RGB
   ihdr += '\0';    // compression: deflate
