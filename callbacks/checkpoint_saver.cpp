@@ -279,6 +279,40 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
   finish_background(/*block=*/true);
   fit_ended_ = false;
   best_pending_ = false;
+  claim(state);
+}
+
+void CheckpointSaver::claim(State& state) {
+  if (claimed_) return;
+  env_ = state.env;
+  // A name that leaves the folder is refused before anything is created.
+  folder_.checkpoint_path(state);
+  folder_.latest_path(state);
+  const auto root = folder_.root(state);
+  std::error_code error;
+  env_->create_directories(root, error);
+  if (error) {
+    throw CheckpointError(fmt::format("save folder '{}': cannot create it: {}", root, error.message()));
+  }
+  // One lock file per rank: the ranks of one run share the folder, two runs do not.
+  const auto why = lock_.acquire(root, fmt::format(".tempo-rank{}.lock", state.rank));
+  if (!why.empty()) {
+    throw CheckpointError(fmt::format("save folder '{}' {}: two runs must not write one folder; wait for that run "
+                                      "to end, or choose another save_folder",
+                                      root, why));
+  }
+  try {
+    adopt_folder(state);
+  } catch (...) {
+    lock_.release();
+    throw;
+  }
+  claimed_ = true;
+}
+
+// What earlier runs left in the folder: stale temporaries go, checkpoints count for rotation, and
+// a fresh run without overwrite may not take over a folder holding this run's checkpoints.
+void CheckpointSaver::adopt_folder(State& state) {
   for (const auto& removal : folder_.remove_stale_temporaries(state)) {
     env_->warn(removal.error.empty()
                    ? fmt::format("removed '{}', left by an interrupted save of process {}", removal.path, removal.writer)
@@ -302,9 +336,10 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
   }
   if (!options_.overwrite() && state.timestamp.batch() == 0 && !found.empty()) {
     throw CheckpointError(fmt::format(
-        "save folder '{}' already holds checkpoints of run '{}' (e.g. '{}'); set save_overwrite to replace them, "
-        "autoresume to continue that run, or choose another save_folder or run_name",
-        folder_.folder(state), state.run_name, found.front().path));
+        "save folder '{}' already holds checkpoints named as this run's would be (e.g. '{}'), from an earlier run; "
+        "set autoresume to continue that run, save_overwrite to replace its checkpoints, or choose another "
+        "save_folder or run_name",
+        folder_.folder(state), found.front().path));
   }
 }
 
@@ -413,6 +448,8 @@ void CheckpointSaver::on_fit_end(State& state, Logger& logger) {
 void CheckpointSaver::on_close(State&, Logger&) {
   // After a failed fit() a background save may still be running: nothing outlives fit().
   finish_background(/*block=*/true);
+  lock_.release();
+  claimed_ = false;
 }
 
 std::string CheckpointSaver::checkpoint_of_batch(int64_t batch) const {

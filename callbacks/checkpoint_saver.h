@@ -31,6 +31,7 @@
 #include "callbacks/metric_monitor.h"
 #include "callbacks/name_format.h"
 #include "state/checkpoint_snapshot.h"
+#include "util/folder_lock.h"
 
 namespace tempo {
 
@@ -72,6 +73,15 @@ class CheckpointSaver : public Callback {
   // The durable checkpoint this saver holds of batch `batch`, or "" when it holds none (the batch
   // was not saved, its save failed, or it is still being written in the background).
   std::string checkpoint_of_batch(int64_t batch) const;
+
+  // Takes the run's save folder for this process until on_close: creates its root, locks it
+  // (util/folder_lock.h: a second run on the folder, in another process or through another saver
+  // here, is refused with the holder's pid; the kernel drops the lock if the process dies), removes
+  // stale temporaries, lists what earlier runs left (for rotation) and, without overwrite, refuses a
+  // fresh run whose folder holds this run's checkpoints. FIT_START calls it; `tempo train` calls it
+  // first, so that nothing (config.yaml) is written into a folder the run does not own. Calling it
+  // again before on_close does nothing. Throws CheckpointError.
+  void claim(State& state);
 
   // Writes a checkpoint now, whatever the interval says, synchronously whatever save_async says
   // (after waiting for a save in flight); returns its path, or "" when the save failed and
@@ -116,6 +126,7 @@ class CheckpointSaver : public Callback {
   struct BackgroundSave;
 
   void on_checkpoint_event(State& state, Event event, Logger& logger);
+  void adopt_folder(State& state);
   // The save's path and latest link ("" for none); throws for names that leave the folder and for
   // an existing checkpoint without overwrite.
   std::pair<std::string, std::string> checked_names(const State& state) const;
@@ -146,6 +157,8 @@ class CheckpointSaver : public Callback {
   std::string best_path_;
   bool best_pending_ = false;  // an evaluation of this batch improved the metric
   bool fit_ended_ = false;
+  FolderLock lock_;  // held from claim() to on_close
+  bool claimed_ = false;
   // The save in flight, or finished and not yet taken in; only the training thread touches this
   // pointer, the writer thread only the object, and only until it marks it done.
   std::unique_ptr<BackgroundSave> background_;

@@ -23,7 +23,18 @@ IntervalScheduler::IntervalScheduler(const Time& interval, bool include_end_of_t
       include_end_of_training_(include_end_of_training),
       final_events_(std::move(final_events)) {
   if (interval.value() < 0) {
-    throw TimeError(fmt::format("interval {} is negative: expected a non-negative time", to_string(interval)));
+    throw TimeError(fmt::format("interval {} is negative: expected a positive time", to_string(interval)));
+  }
+  // Zero would never fire, not even at the end: a run that silently saves or evaluates nothing.
+  if (interval.value() == 0) {
+    throw TimeError(fmt::format("interval {} is zero: expected a positive time, e.g. 1ep or 500ba (no checkpoints: "
+                                "leave save_folder empty; no evaluation: no eval_loader)",
+                                to_string(interval)));
+  }
+  // The trainer counts no tokens (tempo's data loaders report none), so a tok interval never fires.
+  if (interval.unit() == TimeUnit::TOKEN) {
+    throw TimeError(fmt::format("interval {} is in tokens, which tempo's data loaders do not count: use ep, ba or sp",
+                                to_string(interval)));
   }
   switch (interval.unit()) {
     case TimeUnit::EPOCH:

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <variant>
 
 #include "errors/error.h"
@@ -123,6 +124,22 @@ NameFormat::NameFormat(std::string pattern, std::string option) : pattern_(std::
     const auto* variable = find_variable(piece.text);
     if (!variable) {
       fail(fmt::format("unknown variable '{{{}}}': expected one of {}", piece.text, fmt::join(variables(), ", ")));
+    }
+    // A width or precision is bounded before anything is formatted: "{epoch:>999999999}" would
+    // build a 1 GB name (and message). No file name is longer than 255 bytes (NAME_MAX).
+    for (size_t d = 0; d < piece.spec.size();) {
+      if (!std::isdigit(static_cast<unsigned char>(piece.spec[d]))) {
+        ++d;
+        continue;
+      }
+      const auto end = piece.spec.find_first_not_of("0123456789", d);
+      const auto digits = piece.spec.substr(d, end == std::string::npos ? std::string::npos : end - d);
+      if (digits.size() > 3 || std::stoi(digits) > 255) {
+        fail(fmt::format("format spec '{}' of variable '{}' asks for {} characters; a file name holds at most 255",
+                         piece.spec.size() > 40 ? piece.spec.substr(0, 40) + "..." : piece.spec, piece.text,
+                         digits.size() > 12 ? digits.substr(0, 12) + "..." : digits));
+      }
+      d = end == std::string::npos ? piece.spec.size() : end;
     }
     try {
       format_value(sample_value(variable->kind), piece.spec);

@@ -1,7 +1,11 @@
 #include "cli/export.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <map>
 
@@ -19,14 +23,17 @@ namespace {
 const char* const kFormats = "safetensors";
 
 const char* const kUsage =
-    "usage: tempo export CHECKPOINT [--format safetensors] OUT\n"
+    "usage: tempo export CHECKPOINT [--format safetensors] [--force] OUT\n"
     "\n"
     "Writes a checkpoint's model weights (state/model of a tempo checkpoint, a model state_dict\n"
     "saved by torch.save, or a safetensors file's tensors) to OUT, in the tree's order, with\n"
     "metadata {\"format\": \"pt\", \"source\": CHECKPOINT, \"tempo_version\": ...}.\n"
+    "OUT is written atomically, as a new file or over a safetensors file; anything else at OUT\n"
+    "(another file, a checkpoint, a link, a device) is left alone unless --force allows a regular file.\n"
     "\n"
     "options:\n"
     "  --format FORMAT   output format; supported: safetensors (the default)\n"
+    "  --force           replace OUT even when it is not a safetensors file (a training checkpoint)\n"
     "  --help            show this help\n";
 
 // Python's name for the kind of `v`, for messages.
@@ -74,6 +81,29 @@ NamedTensors model_weights(const std::string& path, const WeightsFile& file) {
   return tensors;
 }
 
+// Why OUT must not be written, or "" when it may: a new path, an empty file or a safetensors file
+// (the export's own format); with `force` any regular file. Never a link, folder, device, FIFO or
+// socket (an atomic rename would replace the node itself), nor CHECKPOINT itself.
+std::string refuse_target(const std::string& source, const std::string& target, bool force) {
+  struct stat out {};
+  if (::lstat(target.c_str(), &out) != 0) {
+    if (errno == ENOENT) return "";
+    return fmt::format("cannot check OUT '{}': {}", target, std::strerror(errno));
+  }
+  if (S_ISLNK(out.st_mode)) return fmt::format("OUT '{}' is a symbolic link; name the file itself", target);
+  if (!S_ISREG(out.st_mode)) {
+    return fmt::format("OUT '{}' exists and is not a regular file; export writes a new file or replaces a "
+                       "safetensors file", target);
+  }
+  struct stat in {};
+  if (::stat(source.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+    return fmt::format("OUT '{}' is CHECKPOINT itself; choose another name", target);
+  }
+  if (force || out.st_size == 0 || starts_as_safetensors(target)) return "";
+  return fmt::format("OUT '{}' exists and is not a safetensors file (a training checkpoint?); pass --force to "
+                     "replace it", target);
+}
+
 std::string message_of(const std::exception& e) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
   return c10_error ? c10_error->what_without_backtrace() : e.what();
@@ -83,6 +113,7 @@ std::string message_of(const std::exception& e) {
 
 int run_export(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string format = "safetensors";
+  bool force = false;
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     const auto& arg = args[i];
@@ -95,6 +126,8 @@ int run_export(const std::vector<std::string>& args, std::ostream& out, std::ost
         return 2;
       }
       format = args[++i];
+    } else if (arg == "--force") {
+      force = true;
     } else if (arg.rfind("--format=", 0) == 0) {
       format = arg.substr(9);
     } else if (arg.size() > 1 && arg[0] == '-') {
@@ -116,6 +149,10 @@ int run_export(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   const auto& source = positional[0];
   const auto& target = positional[1];
+  if (const auto why = refuse_target(source, target, force); !why.empty()) {
+    err << "tempo export: " << why << "\n";
+    return 2;
+  }
   try {
     const auto tensors = model_weights(source, open_weights_file(source));
     uint64_t bytes = 0;

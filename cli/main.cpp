@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past the file-size limit (ulimit -f) a write fails with EFBIG and the command reports it,
+  // instead of the process dying by SIGXFSZ with a temporary file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   // The commands report their own errors; this is for what they did not expect, so that nothing
   // reaches std::terminate (status 134 and a core dump instead of a message).
   try {

@@ -18,6 +18,7 @@
 #include "errors/error.h"
 #include "plot/png_writer.h"
 #include "util/json.h"
+#include "util/regular_file.h"
 
 namespace tempo::cli {
 
@@ -74,9 +75,12 @@ int panel_rank(const std::string& title, const std::string& first_series) {
 }  // namespace
 
 std::vector<plot::Panel> panels_from_log(const std::string& path, size_t* num_records) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(fmt::format("cannot open the log '{}': {}", path, std::strerror(errno)));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A long run's log is tens of MB; the cap refuses a device or a runaway file before memory runs out.
+  constexpr uint64_t kMaxLogBytes = uint64_t{1} << 30;
+  std::string text, why;
+  if (!read_regular_file(path, kMaxLogBytes, "a training log", text, why)) {
+    throw DataError(fmt::format("cannot read the log '{}': it {}", path, why));
+  }
   std::map<std::string, std::map<double, double>> series;  // name -> step -> value (later wins)
   size_t line_number = 0, records = 0;
   for (size_t start = 0; start < text.size();) {

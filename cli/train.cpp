@@ -57,17 +57,20 @@ void list_keys(std::ostream& out) {
   table(r.loggers);
 }
 
-// The resolved config goes beside the checkpoints so a run can always be repeated from them.
-std::string save_resolved_config(const config::RunConfig& cfg, const Trainer& trainer) {
+// The resolved config goes beside the checkpoints so a run can always be repeated from them, once
+// the saver has claimed the folder: a run refused there (another run holds it, or it holds this
+// run's checkpoints and neither autoresume nor save_overwrite is set) leaves its config.yaml as it was.
+std::string save_resolved_config(const config::RunConfig& cfg, Trainer& trainer) {
   const auto& saver = trainer.checkpoint_saver();  // the trainer's save_folder: the run's folder
   if (!saver) return "";
   const auto folder = saver->checkpoint_folder().folder(trainer.state());
   std::error_code error;
-  std::filesystem::create_directories(folder, error);
+  trainer.state().env->create_directories(folder, error);
   if (error) {
     throw ConfigError("save_folder '" + folder + "': cannot create the folder for config.yaml and the checkpoints: " +
                       error.message());
   }
+  saver->claim(trainer.state());
   const auto path = (std::filesystem::path(folder) / "config.yaml").string();
   const auto text = cfg.yaml();
   AtomicFile file(path, *trainer.state().env, "the resolved config");

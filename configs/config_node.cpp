@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "time/time_quantity.h"
+#include "util/regular_file.h"
 
 namespace tempo::config {
 
@@ -95,13 +96,15 @@ std::string locate(const Source& source, const std::string& path, bool key_mark)
   return location(source, mark);
 }
 
+// A config is a few KB; the cap keeps `tempo train /dev/zero`-like mistakes from exhausting memory.
+constexpr uint64_t kMaxConfigBytes = 8 << 20;
+
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw LocatedConfigError(fmt::format("{}: cannot read the config file (does it exist?)", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw LocatedConfigError(fmt::format("{}: cannot read the config file", path));
-  return text.str();
+  std::string text, why;
+  if (!read_regular_file(path, kMaxConfigBytes, "a config file", text, why)) {
+    throw LocatedConfigError(fmt::format("{}: cannot read the config file: it {}", path, why));
+  }
+  return text;
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& name) {

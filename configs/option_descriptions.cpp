@@ -10,6 +10,7 @@
 
 #include "callbacks/name_format.h"
 #include "errors/error.h"
+#include "util/utf8.h"
 
 namespace tempo::config {
 
@@ -46,6 +47,22 @@ Check<T> at_least(T bound) {
   return [bound](const T& v) { return v >= bound ? "" : fmt::format("expected a number >= {}, got {}", bound, v); };
 }
 
+// An interval that fires: positive (zero would never fire, not even at the end) and not in tokens
+// (tempo's data loaders count none); IntervalScheduler refuses the same, later and unlocated.
+Check<Interval> firing_interval() {
+  return [](const Interval& v) -> std::string {
+    if (!v.is_time()) return "";
+    const auto& t = v.time();
+    if (t.value() <= 0) return fmt::format("expected a positive time, e.g. 1ep or 500ba, got {}", to_string(t));
+    if (t.unit() == TimeUnit::TOKEN) {
+      return fmt::format("expected a time in ep, ba, sp, iter, dur or sec (tempo's data loaders count no tokens), "
+                         "got {}",
+                         to_string(t));
+    }
+    return "";
+  };
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -79,7 +96,7 @@ const Description<CheckpointSaverOptions>& checkpoint_saver_description() {
       field("filename", &O::filename, "Checkpoint file name (format string)", file_name(false)),
       field("latest_filename", &O::latest_filename, "Link to the newest checkpoint (format string); empty: none",
             file_name(true)),
-      field("save_interval", &O::save_interval, "How often to save a checkpoint"),
+      field("save_interval", &O::save_interval, "How often to save a checkpoint", firing_interval()),
       field("num_checkpoints_to_keep", &O::num_checkpoints_to_keep, "Newest checkpoints to keep; -1: all",
             Check<int64_t>([](const int64_t& v) {
               return v >= -1 ? "" : fmt::format("expected -1 (keep all) or a number of checkpoints, got {}", v);
@@ -204,7 +221,11 @@ const Description<OptimizerConfig<torch::optim::AdamWOptions>>& adamw_descriptio
 const Description<TrainerOptions>& trainer_description() {
   using O = TrainerOptions;
   static const Description<O> d({
-      field("run_name", &O::run_name, "Name of the run, used in checkpoint names; empty: made from the start time"),
+      field("run_name", &O::run_name, "Name of the run, used in checkpoint names; empty: made from the start time",
+            Check<std::string>([](const std::string& v) -> std::string {
+              // Checkpoints hold it as a Python str: bytes that are not UTF-8 would fail the first save.
+              return is_valid_utf8(v) ? "" : "expected UTF-8 text, got bytes that are not";
+            })),
       field("seed", &O::seed, "Seed of every generator; unset: drawn at start and written into the resolved config"),
       field_by<O, Time>(
           "max_duration", value_of<Time>(), [](O& o, const Time& t) { o.max_duration(t); },
@@ -212,7 +233,7 @@ const Description<TrainerOptions>& trainer_description() {
       field("scale_schedule_ratio", &O::scale_schedule_ratio,
             "Stretches max_duration and the schedulers' times (Composer's); other than 1 needs schedulers",
             greater_than(0.0)),
-      field("eval_interval", &O::eval_interval, "How often to evaluate eval_loader"),
+      field("eval_interval", &O::eval_interval, "How often to evaluate eval_loader", firing_interval()),
       field("eval_subset_num_batches", &O::eval_subset_num_batches, "Batches per evaluation; -1: the whole eval loader"),
       field("device", &O::device, "cpu, cuda, cuda:N or auto"),
       field_of("precision", &O::precision,

@@ -16,6 +16,7 @@
 #include "serialization/atomic_file.h"
 #include "util/coding.h"
 #include "util/json.h"
+#include "util/regular_file.h"
 #include "util/utf8.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -284,15 +285,10 @@ void write_safetensors(const NamedTensors& tensors, const std::map<std::string, 
 }
 
 NamedTensors read_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) throw CheckpointError(fmt::format("{} does not exist", path));
-    throw CheckpointError(fmt::format("{}: cannot open: {}", path, errno_text()));
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw CheckpointError(fmt::format("{}: cannot stat: {}", path, errno_text()));
-  if (!S_ISREG(st.st_mode)) throw CheckpointError(fmt::format("{}: not a regular file", path));
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  std::string why;
+  uint64_t file_size = 0;
+  Fd fd(open_regular_file(path, why, &file_size));
+  if (fd.get() < 0) throw CheckpointError(fmt::format("{} {}", path, why));
   if (file_size < 8)
     throw CheckpointError(
         fmt::format("{}: truncated: {} bytes, but a safetensors file starts with an 8-byte header "

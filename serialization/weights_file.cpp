@@ -1,21 +1,19 @@
 #include "serialization/weights_file.h"
 
+#include <unistd.h>
+
 #include <filesystem>
-#include <fstream>
 
 #include "serialization/safetensors.h"
+#include "util/regular_file.h"
 
 namespace tempo {
 namespace {
 
-// By name, or by content: a u64 header length, then the JSON header's '{'. A zip starts with
-// "PK" instead.
+// By name, or by content (starts_as_safetensors). A path that is not a regular file is left to
+// read_checkpoint, which refuses it by name.
 bool looks_like_safetensors(const std::string& path) {
-  if (std::filesystem::path(path).extension() == ".safetensors") return true;
-  std::ifstream in(path, std::ios::binary);
-  char head[9] = {};
-  if (!in.read(head, sizeof head)) return false;
-  return !(head[0] == 'P' && head[1] == 'K') && head[8] == '{';
+  return std::filesystem::path(path).extension() == ".safetensors" || starts_as_safetensors(path);
 }
 
 // Composer's anatomy: a string-keyed "state" dict holding one of the keys below (not None).
@@ -36,6 +34,17 @@ bool has_tempo_anatomy(const c10::IValue& tree) {
 }
 
 }  // namespace
+
+// A u64 header length, then the JSON header's '{'; a zip starts with "PK" instead.
+bool starts_as_safetensors(const std::string& path) {
+  std::string why;
+  const int fd = open_regular_file(path, why);
+  if (fd < 0) return false;
+  char head[9] = {};
+  const bool whole = ::pread(fd, head, sizeof head, 0) == static_cast<ssize_t>(sizeof head);
+  ::close(fd);
+  return whole && !(head[0] == 'P' && head[1] == 'K') && head[8] == '{';
+}
 
 WeightsFile open_weights_file(const std::string& path, const CheckpointProgressFn& progress) {
   WeightsFile file;

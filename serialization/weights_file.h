@@ -31,4 +31,8 @@ struct WeightsFile {
 
 WeightsFile open_weights_file(const std::string& path, const CheckpointProgressFn& progress = {});
 
+// Whether the regular file `path` starts as a safetensors file does (the test above, by content
+// alone); false for a zip, a file shorter than 9 bytes, or a path that is not a regular file.
+bool starts_as_safetensors(const std::string& path);
+
 }  // namespace tempo

@@ -315,9 +315,10 @@ void check_max_duration(const Time& max_duration) {
         "e.g. \"10ep\" or \"5000ba\"",
         to_string(u), max_duration));
   }
-  if (max_duration.count() < 0) {
-    throw TimeError(fmt::format("max_duration cannot be negative (got {})", max_duration));
+  if (max_duration.count() <= 0) {
+    throw TimeError(fmt::format("max_duration must be positive (got {})", max_duration));
   }
+
 }
 
 std::string to_string(const Time& t) {

@@ -124,7 +124,7 @@ inline bool operator<=(const Time& a, const Time& b) { return compare(a, b) <= 0
 inline bool operator>(const Time& a, const Time& b) { return compare(a, b) > 0; }
 inline bool operator>=(const Time& a, const Time& b) { return compare(a, b) >= 0; }
 
-// A training run must end at a countable point: rejects dur, sec and negative values.
+// A training run must end at a countable point: rejects dur, sec, zero and negative values.
 void check_max_duration(const Time& max_duration);
 
 // "10ep", "0.5dur", "45sec": parse(to_string(t)) == t for every non-negative t.

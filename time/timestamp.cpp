@@ -124,10 +124,7 @@ Time Timestamp::get(TimeUnit unit) const {
 }
 
 double Timestamp::elapsed_fraction(const Time& max_duration) const {
-  check_max_duration(max_duration);
-  if (max_duration.count() == 0) {
-    throw TimeError(fmt::format("elapsed_fraction needs a positive max_duration, got {}", max_duration));
-  }
+  check_max_duration(max_duration);  // a positive count
   return static_cast<double>(get(max_duration.unit()).count()) /
          static_cast<double>(max_duration.count());
 }

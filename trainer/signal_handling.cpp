@@ -15,6 +15,8 @@ volatile std::sig_atomic_t g_pending = 0;
 int g_depth = 0;
 struct sigaction g_previous[kNumSignals];
 bool g_installed[kNumSignals] = {};
+struct sigaction g_previous_xfsz;
+bool g_xfsz_installed = false;
 
 extern "C" void tempo_on_stop_signal(int signal_number) {
   if (g_pending != 0) {
@@ -40,6 +42,13 @@ SignalGuard::SignalGuard() {
   for (int s : kSignals) sigaddset(&action.sa_mask, s);  // the two never interleave
   action.sa_flags = SA_RESTART;  // a checkpoint write in progress is not interrupted by EINTR
   for (int i = 0; i < kNumSignals; ++i) g_installed[i] = sigaction(kSignals[i], &action, &g_previous[i]) == 0;
+  // A write past the file-size limit (ulimit -f) would kill the process by SIGXFSZ mid-save, with no
+  // message and a temporary left behind; ignored, the write fails with EFBIG and the save reports it
+  // like a full disk (save_ignore_errors applies).
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  g_xfsz_installed = sigaction(SIGXFSZ, &ignore, &g_previous_xfsz) == 0;
 }
 
 SignalGuard::~SignalGuard() {
@@ -48,6 +57,8 @@ SignalGuard::~SignalGuard() {
     if (g_installed[i]) sigaction(kSignals[i], &g_previous[i], nullptr);
     g_installed[i] = false;
   }
+  if (g_xfsz_installed) sigaction(SIGXFSZ, &g_previous_xfsz, nullptr);
+  g_xfsz_installed = false;
 }
 
 int SignalGuard::pending() { return static_cast<int>(g_pending); }

@@ -1,7 +1,9 @@
 // Preemption safety: while a SignalGuard lives, SIGTERM and SIGINT do not kill the process but
 // are noted, so the trainer can finish its batch, checkpoint, run FIT_END and return (see
 // Trainer::fit). A second signal while one is pending stops at once: the handler restores the
-// default action and re-raises, so the process dies by that signal.
+// default action and re-raises, so the process dies by that signal. SIGXFSZ is ignored meanwhile,
+// so a checkpoint written past the file-size limit (ulimit -f) fails with EFBIG, a CheckpointError
+// like a full disk, instead of killing the process mid-save.
 //
 // The handler is async-signal-safe: it only stores to a volatile std::sig_atomic_t (and, on the
 // second signal, calls sigaction and raise, both async-signal-safe). The flag is the one piece

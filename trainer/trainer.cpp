@@ -90,7 +90,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   if (!options_.model()) throw ConfigError("Trainer: 'model' is required");
   if (!options_.train_dataloader()) throw ConfigError("Trainer: 'train_dataloader' is required");
   if (options_.optimizers().empty()) throw ConfigError("Trainer: 'optimizers' needs at least one optimizer");
-  if (options_.max_duration()) check_max_duration(*options_.max_duration());
+  if (options_.max_duration()) check_trainer_max_duration(*options_.max_duration());
 
   if (options_.env() == nullptr) throw ConfigError("Trainer: 'env' is null; leave it unset for the process's own");
   state.env = options_.env();
@@ -512,11 +512,18 @@ void Trainer::eval_loop(Evaluator& evaluator) {
 
   auto& metrics = state.eval_metrics.at(evaluator.label);
   for (auto& [name, metric] : metrics) metric->reset();
+  bool interrupted = false;
   {
     torch::NoGradGuard no_grad;
     std::optional<BatchPrefetcher> prefetcher;
     if (loader.options().prefetch()) prefetcher.emplace(loader);
     for (int64_t k = 0; k < num_batches; ++k) {
+      // A stop signal ends the evaluation at its next batch: a preempted job has seconds, and the
+      // checkpoint comes first.
+      if (signal_pending()) {
+        interrupted = true;
+        break;
+      }
       engine_->run_event(Event::EVAL_BATCH_START);
       std::optional<std::pair<int64_t, int64_t>> next;
       if (k + 1 < num_batches) next = std::make_pair(int64_t{0}, k + 1);
@@ -528,8 +535,12 @@ void Trainer::eval_loop(Evaluator& evaluator) {
       engine_->run_event(Event::EVAL_BATCH_END);
     }
   }
-  compute_and_log_metrics(*logger_, evaluator.label, metrics);
-  engine_->run_event(Event::EVAL_END);
+  // An interrupted evaluation's metrics cover part of the data: they are neither logged nor
+  // judged (no EVAL_END, so no best checkpoint or early stop from them).
+  if (!interrupted) {
+    compute_and_log_metrics(*logger_, evaluator.label, metrics);
+    engine_->run_event(Event::EVAL_END);
+  }
   state.model->train();
   state.dataloader_label = saved_label;
   state.batch = saved_batch;

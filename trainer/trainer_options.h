@@ -37,6 +37,10 @@ class Model;
 // TORCH_ARG pastes its type into "const T&": a named pointer type keeps that a const pointer.
 using EnvPointer = Env*;
 
+// check_max_duration's rules (a positive count, not dur or sec), and not in tokens: tempo's data
+// loaders report no token counts, so such a run would never end. Throws TimeError.
+void check_trainer_max_duration(const Time& duration);
+
 struct TrainerOptions {
   TORCH_ARG(std::shared_ptr<Model>, model);
   TORCH_ARG(std::shared_ptr<DataLoader>, train_dataloader);

@@ -53,6 +53,12 @@ TEST_SUITE("callbacks") {
     CHECK_THROWS_WITH_AS(NameFormat("ep}.pt", "save_filename"), doctest::Contains("unmatched '}'"), ConfigError);
     CHECK_THROWS_WITH_AS(NameFormat("ep{epoch:q}.pt", "save_filename"), doctest::Contains("format spec 'q'"),
                          ConfigError);
+    // Widths are bounded before anything is formatted: this one would build a 1 GB name.
+    CHECK_THROWS_WITH_AS(NameFormat("{epoch:>999999999}.pt", "save_filename"),
+                         doctest::Contains("format spec '>999999999' of variable 'epoch' asks for 999999999 characters; "
+                                           "a file name holds at most 255"),
+                         ConfigError);
+    CHECK_THROWS_AS(NameFormat("{run_name:.9999}.pt", "save_filename"), ConfigError);
     CHECK_THROWS_WITH_AS(NameFormat("{run_name:d}", "save_folder"), doctest::Contains("run_name"), ConfigError);
     CHECK_THROWS_AS(CheckpointSaver(CheckpointSaverOptions().filename("/etc/passwd")), ConfigError);
     CHECK_THROWS_AS(CheckpointSaver(CheckpointSaverOptions().num_checkpoints_to_keep(0)), ConfigError);
@@ -147,7 +153,7 @@ TEST_SUITE("callbacks") {
     TempDir dir;
     saved_names(dir, [](TrainerOptions&) {}, "1ep");
     auto again = make_run(blobs(12), "1ep", [&](TrainerOptions& o) { o.save_folder(dir.path()); });
-    CHECK_THROWS_WITH_AS(again.trainer->fit(), doctest::Contains("already holds checkpoints of run 'test-run'"),
+    CHECK_THROWS_WITH_AS(again.trainer->fit(), doctest::Contains("already holds checkpoints named as this run's would be"),
                          CheckpointError);
     CHECK(again.trainer->state().timestamp.batch() == 0);  // nothing trained, nothing lost
 

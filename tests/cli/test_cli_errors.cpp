@@ -3,15 +3,28 @@
 // standard library's file system calls, tempo itself. Nothing reaches std::terminate.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <new>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "callbacks/callback.h"
+#include "cli/export.h"
+#include "cli/inspect.h"
 #include "cli/main.h"
+#include "cli/plot.h"
+#include "cli/train.h"
+#include "cli/cli_support.h"
 #include "configs/config_test_support.h"
+#include "trainer/trainer.h"
 
 namespace {
 
@@ -116,5 +129,81 @@ TEST_SUITE("cli") {
     const auto r = run_cli({path});
     CHECK(r.status == 1);
     CHECK(r.err == "tempo train: cannot write the resolved config '" + dir / "run/config.yaml" + "': it is a folder\n");
+  }
+
+  TEST_CASE("a FIFO or a device named as a file ends at once in a one-line error, in every command") {
+    tempo::testing::TempDir dir;
+    const auto fifo = dir / "pipe";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // A reader that blocks in open() on the FIFO is freed after 10 s by a writer that opens and
+    // closes it, so a regression fails here instead of hanging the suite.
+    std::atomic<bool> done{false};
+    std::atomic<bool> freed{false};
+    std::thread watchdog([&] {
+      for (int i = 0; i < 100 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      while (!done) {
+        const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+        if (fd >= 0) {
+          freed = true;
+          ::close(fd);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    using tempo::testing::run_command;
+    const auto inspect = run_command(tempo::cli::run_inspect, {fifo});
+    const auto exported = run_command(tempo::cli::run_export, {fifo, dir / "out.safetensors"});
+    const auto plot = run_command(tempo::cli::run_plot, {fifo, "-o", dir / "out.png"});
+    const auto train = run_command(tempo::cli::run_train, {fifo});
+    const auto zero = run_command(tempo::cli::run_train, {"/dev/zero"});
+    done = true;
+    watchdog.join();
+    CHECK_FALSE(freed);
+    for (const auto* r : {&inspect, &exported, &plot, &train, &zero}) {
+      CAPTURE(r->err);
+      CHECK(r->status == 2);
+      CHECK(one_line(r->err));
+    }
+    CHECK(inspect.err.find("is not a regular file") != std::string::npos);
+    CHECK(exported.err.find("is not a regular file") != std::string::npos);
+    CHECK(plot.err.find("it is a FIFO, not a regular file") != std::string::npos);
+    CHECK(train.err.find("cannot read the config file: it is a FIFO, not a regular file") != std::string::npos);
+    CHECK(zero.err.find("/dev/zero: cannot read the config file: it is a device, not a regular file") !=
+          std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "out.safetensors"));
+  }
+
+  TEST_CASE("a run refused at its save folder leaves that folder's config.yaml as it was") {
+    tempo::testing::TempDir dir;
+    const auto folder = dir / "ck";
+    const auto path = config_file(dir, "save_folder: " + folder + "\nsave_interval: 2ba\n");
+    REQUIRE(run_cli({path}).status == 0);
+    const auto before = tempo::testing::read_text(folder + "/config.yaml");
+    const auto again = run_cli({path, "seed=99"});
+    CHECK(again.status == 1);
+    CHECK(again.err.find("already holds checkpoints") != std::string::npos);
+    CHECK(tempo::testing::read_text(folder + "/config.yaml") == before);
+  }
+
+  TEST_CASE("two runs on one save folder: the second is refused at once, naming the holder's pid") {
+    tempo::testing::TempDir dir;
+    const auto folder = dir / "ck";
+    const auto path = config_file(dir, "save_folder: " + folder + "\nsave_interval: 2ba\n");
+    auto r = tempo::testing::builtin_registry();
+    auto holder = std::make_unique<tempo::Trainer>(
+        tempo::config::RunConfig::load(path, {}, r).build(r));
+    holder->checkpoint_saver()->claim(holder->state());  // as `tempo train` does before config.yaml
+
+    const auto second = run_cli({path, "save_overwrite=true"});
+    CHECK(second.status == 1);
+    CHECK(one_line(second.err));
+    CHECK(second.err == "tempo train: save folder '" + folder + "' is in use by process " + std::to_string(::getpid()) +
+                            ": two runs must not write one folder; wait for that run to end, or choose another "
+                            "save_folder\n");
+    CHECK_FALSE(std::filesystem::exists(folder + "/config.yaml"));
+
+    holder.reset();  // the holder ends: the lock goes with it
+    CHECK(run_cli({path}).status == 0);
+    CHECK(std::filesystem::exists(folder + "/config.yaml"));
   }
 }

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -8,6 +11,7 @@
 #include "cli_support.h"
 #include "serialization/checkpoint_file.h"
 #include "serialization/safetensors.h"
+#include "serialization/weights_file.h"
 #include "support/python.h"
 #include "support/temp_dir.h"
 
@@ -130,12 +134,60 @@ TEST_SUITE("cli") {
 
     const auto help = export_({"--help"});
     CHECK(help.status == 0);
-    CHECK(help.out.rfind("usage: tempo export CHECKPOINT [--format safetensors] OUT", 0) == 0);
+    CHECK(help.out.rfind("usage: tempo export CHECKPOINT [--format safetensors] [--force] OUT", 0) == 0);
     for (const auto& args : std::vector<std::vector<std::string>>{
              {}, {checkpoint}, {checkpoint, "--format"}, {checkpoint, out, "--bogus"}, {checkpoint, out, "extra"}}) {
       const auto u = export_(args);
       CHECK(u.status == 2);
       CHECK(u.err.find("usage: tempo export") != std::string::npos);
     }
+  }
+
+  TEST_CASE("export replaces only a safetensors file: a checkpoint needs --force; links, devices and IN itself never") {
+    tempo::testing::TempDir dir;
+    const auto checkpoint = dir / "run.pt";
+    tempo::write_checkpoint(tempo::testing::checkpoint_tree(), checkpoint);
+    const auto before = tempo::testing::read_text(checkpoint);
+    const auto weights = dir / "w.safetensors";
+    REQUIRE(export_({checkpoint, weights}).status == 0);
+
+    // The arguments swapped: the training checkpoint stays as it was.
+    const auto swapped = export_({weights, checkpoint});
+    CHECK(swapped.status == 2);
+    CHECK(swapped.err == "tempo export: OUT '" + checkpoint +
+                             "' exists and is not a safetensors file (a training checkpoint?); pass --force to "
+                             "replace it\n");
+    CHECK(tempo::testing::read_text(checkpoint) == before);
+    // IN == OUT, even with --force.
+    const auto same = export_({checkpoint, checkpoint, "--force"});
+    CHECK(same.status == 2);
+    CHECK(same.err == "tempo export: OUT '" + checkpoint + "' is CHECKPOINT itself; choose another name\n");
+    CHECK(tempo::testing::read_text(checkpoint) == before);
+    // A link to it, a FIFO, a device: refused with or without --force, left as they are.
+    const auto link = dir / "link.safetensors";
+    std::filesystem::create_symlink(checkpoint, link);
+    const auto fifo = dir / "fifo.safetensors";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    for (const auto& target : {link, fifo, std::string("/dev/null")}) {
+      for (const bool force : {false, true}) {
+        CAPTURE(target);
+        auto args = std::vector<std::string>{checkpoint, target};
+        if (force) args.push_back("--force");
+        const auto r = export_(args);
+        CHECK(r.status == 2);
+        CHECK(r.err.rfind("tempo export: OUT '" + target + "' ", 0) == 0);
+      }
+    }
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(std::filesystem::is_fifo(fifo));
+    CHECK(tempo::testing::read_text(checkpoint) == before);
+
+    // A safetensors file is replaced (atomically), and with --force a checkpoint too.
+    const auto again = export_({checkpoint, weights});
+    CHECK(again.status == 0);
+    const auto copy = dir / "copy.pt";
+    std::filesystem::copy_file(checkpoint, copy);
+    CHECK(export_({weights, copy, "--force"}).status == 0);
+    CHECK(tempo::starts_as_safetensors(copy));
   }
 }

@@ -71,7 +71,7 @@ TEST_SUITE("cli") {
     CHECK(bad.err.find("bad.jsonl:2: invalid JSON") != std::string::npos);
     const auto missing = run_command(cli::run_plot, {dir / "missing.jsonl"});
     CHECK(missing.status == 2);
-    CHECK(missing.err == "tempo plot: cannot open the log '" + dir / "missing.jsonl" + "': No such file or directory\n");
+    CHECK(missing.err == "tempo plot: cannot read the log '" + dir / "missing.jsonl" + "': it does not exist\n");
     const auto unwritable = run_command(cli::run_plot, {log, "-o", dir / "no/such/folder.png"});
     CHECK(unwritable.status == 2);
     CHECK(unwritable.err ==

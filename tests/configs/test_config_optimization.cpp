@@ -2,6 +2,7 @@
 // accepted reaches TrainerOptions, what is not is refused where it is written.
 #include <doctest/doctest.h>
 
+#include "callbacks/interval_scheduler.h"
 #include "configs/config_test_support.h"
 
 using tempo::testing::builtin_registry;
@@ -49,5 +50,31 @@ TEST_CASE("clipping_type and clipping_threshold reach the options; a type needs 
         "run.yaml:10:16: clipping_type value needs a clipping_threshold");
   CHECK(config_error(tiny_config("clipping_type: norm\nclipping_threshold: 0\n")) ==
         "run.yaml:11:21: clipping_threshold: expected a number > 0, got 0");
+}
+
+TEST_CASE("durations and intervals that would never end or never fire are refused where they are written") {
+  const auto npos = std::string::npos;
+  // Zero: saved nothing (not even the final checkpoint), evaluated never, or failed after config.yaml.
+  CHECK(config_error(tiny_config("save_folder: ck\nsave_interval: 0ba\n")) ==
+        "run.yaml:11:16: save_interval: expected a positive time, e.g. 1ep or 500ba, got 0ba");
+  CHECK(config_error(tiny_config("eval_interval: 0\n")) ==
+        "run.yaml:10:16: eval_interval: expected a positive time, e.g. 1ep or 500ba, got 0ep");
+  CHECK(config_error(tiny_config(), {"max_duration=0ba"}).find("max_duration: max_duration must be positive (got 0ba)") !=
+        npos);
+  // Tokens: no loader counts them, so the run never ended (145,590 batches in 60 s).
+  CHECK(config_error(tiny_config(), {"max_duration=10tok"}).find("max_duration cannot be in tokens (got 10tok)") !=
+        npos);
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: ck, save_interval: 100tok}\n"))
+            .find("callbacks.checkpoint_saver.save_interval: expected a time in ep, ba, sp, iter, dur or sec") != npos);
+  // A run_name that a checkpoint cannot hold failed at the first save, after training.
+  CHECK(config_error(tiny_config(), {std::string("run_name=ab") + '\xff'}).find("run_name: expected UTF-8 text") !=
+        npos);
+  // The same rules hold for C++ users, unlocated.
+  CHECK_THROWS_WITH_AS(tempo::TrainerOptions().max_duration("100tok"),
+                       doctest::Contains("max_duration cannot be in tokens"), tempo::TimeError);
+  CHECK_THROWS_WITH_AS(tempo::IntervalScheduler(tempo::Time::parse("0ba")), doctest::Contains("interval 0ba is zero"),
+                       tempo::TimeError);
+  CHECK_THROWS_WITH_AS(tempo::IntervalScheduler(tempo::Time::parse("64tok")),
+                       doctest::Contains("interval 64tok is in tokens"), tempo::TimeError);
 }
 }

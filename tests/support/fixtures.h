@@ -119,10 +119,15 @@ inline Run make_run(std::shared_ptr<Dataset> train, const std::string& max_durat
   return make_run(std::move(train), max_duration, 42, 7, {}, 4, configure);
 }
 
-// The file names (not paths) directly in `folder`, sorted.
+// The file names (not paths) directly in `folder`, sorted; without the savers' lock files
+// (.tempo-rank{rank}.lock, see CheckpointSaver::claim), which every save folder holds.
 inline std::vector<std::string> files_in(const std::string& folder) {
   std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) names.push_back(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const auto name = entry.path().filename().string();
+    const bool lock = name.rfind(".tempo-rank", 0) == 0 && name.size() > 5 && name.substr(name.size() - 5) == ".lock";
+    if (!lock) names.push_back(name);
+  }
   std::sort(names.begin(), names.end());
   return names;
 }

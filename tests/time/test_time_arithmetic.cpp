@@ -153,8 +153,8 @@ TEST_SUITE("time") {
     CHECK(time_error_of([] { (void)(T("0.5dur") < T("1ep")); }).find("units differ") != std::string::npos);
   }
 
-  TEST_CASE("check_max_duration accepts counts and rejects dur, sec and negatives") {
-    for (const char* ok : {"10ep", "500ba", "2048sp", "1e6tok", "7iter", "0ep", "10"}) {
+  TEST_CASE("check_max_duration accepts counts and rejects dur, sec, zero and negatives") {
+    for (const char* ok : {"10ep", "500ba", "2048sp", "1e6tok", "7iter", "10"}) {
       CAPTURE(ok);
       CHECK_NOTHROW(tempo::check_max_duration(T(ok)));
     }
@@ -167,7 +167,9 @@ TEST_SUITE("time") {
         {T("1dur"), "max_duration cannot be in 'dur'"},
         {T("1h"), "max_duration cannot be in 'sec' (got 3600sec)"},
         {T("10sec"), "max_duration cannot be in 'sec'"},
-        {ep(-1), "max_duration cannot be negative (got -1ep)"},
+        {ep(-1), "max_duration must be positive (got -1ep)"},
+        {T("0ep"), "max_duration must be positive (got 0ep)"},
+        {T("0ba"), "max_duration must be positive (got 0ba)"},
     };
     for (const Row& r : rows) {
       CAPTURE(r.t);

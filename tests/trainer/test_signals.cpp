@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 
 #include "callbacks/checkpoint_saver.h"
+#include "serialization/atomic_file.h"
 #include "support/fixtures.h"
 #include "trainer/signal_handling.h"
 
@@ -187,6 +189,58 @@ TEST_SUITE("trainer") {
     sigaction(SIGTERM, nullptr, &now);
     CHECK(bool(now.sa_handler == mine.sa_handler));
     sigaction(SIGTERM, &previous, nullptr);
+  }
+
+  TEST_CASE("a signal during an evaluation ends it at its next batch, without EVAL_END, and the batch is saved") {
+    class EvalWatcher : public Callback {
+     public:
+      int eval_batches = 0;
+      int eval_ends = 0;
+
+     protected:
+      void on_eval_batch_start(State&, Logger&) override {
+        if (++eval_batches == 2) std::raise(SIGTERM);
+      }
+      void on_eval_end(State&, Logger&) override { ++eval_ends; }
+    };
+    TempDir dir;
+    auto watcher = std::make_shared<EvalWatcher>();
+    auto run = make_run(blobs(20), "2ep", 42, 7, {watcher}, 4, [&](TrainerOptions& o) {
+      o.save_folder(dir.path()).save_interval("1ep").eval_dataloader(loader(blobs(40), 4)).eval_interval("1ba");
+    });
+    run.trainer->fit();
+    CHECK(run.trainer->stopped_by_signal() == SIGTERM);
+    CHECK(watcher->eval_batches == 2);  // of 10: before the fix the whole evaluation ran first
+    CHECK(watcher->eval_ends == 0);
+    CHECK(run.trainer->state().timestamp.batch() == 1);
+    CHECK(files_in(dir.path()) == std::vector<std::string>{"ep0-ba1-rank0.pt", "latest-rank0.pt"});
+  }
+
+  TEST_CASE("a save past the file-size limit (ulimit -f) fails like a full disk: an error, no temporary, no SIGXFSZ") {
+    tempo::testing::TempDir dir;
+    auto run = make_run(blobs(20), "2ba", [&](TrainerOptions& o) { o.save_folder(dir.path()).save_interval("1ba"); });
+    struct sigaction before {};
+    sigaction(SIGXFSZ, nullptr, &before);
+    struct rlimit previous {};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &previous) == 0);
+    struct rlimit small = previous;
+    small.rlim_cur = 512;  // smaller than any checkpoint
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::string error;
+    try {
+      run.trainer->fit();  // before the fix: the process died here by SIGXFSZ
+    } catch (const CheckpointError& e) {
+      error = e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &previous);
+    CHECK(error.find("File too large") != std::string::npos);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      CAPTURE(entry.path());
+      CHECK_FALSE(tempo::is_temporary_name(entry.path().filename().string()));
+    }
+    struct sigaction now {};
+    sigaction(SIGXFSZ, nullptr, &now);
+    CHECK(bool(now.sa_handler == before.sa_handler));  // restored after fit()
   }
 
   TEST_CASE("a second SIGTERM kills the process by the signal") {
