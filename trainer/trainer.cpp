@@ -166,6 +166,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
     if (options_.run_name().empty() || options_.save_folder().empty()) {
       throw ConfigError("autoresume needs an explicit run_name and a save_folder, to know which run to continue");
     }
+    if (options_.save_weights_only()) {
+      // A weights-only checkpoint would load as weights only and the run would start over each time.
+      throw ConfigError("autoresume needs full checkpoints to continue a run: unset save_weights_only");
+    }
   }
   logger_ = std::make_unique<Logger>(options_.loggers());
   for (auto& callback : callbacks) state.register_callback_state(callback->name(), callback);
@@ -215,6 +219,10 @@ c10::IValue Trainer::load_initial_checkpoint() {
   if (path.empty()) return c10::IValue();
   if (tree.isNone()) tree = read_checkpoint_or_weights(path, progress);
   auto result = load_checkpoint_tree(state, tree, path, load_options);
+  if (result.weights_only_file) {
+    state.env->warn("'" + path + "' is a weights-only checkpoint (saved with save_weights_only): loading only its "
+                    "model weights, as load_weights_only does");
+  }
   if (!result.report.empty()) {
     state.env->warn("loading '" + path + "' skipped " + result.report);
   }

@@ -97,13 +97,14 @@ struct TrainerOptions {
   TORCH_ARG(bool, save_metrics) = false;
 
   // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
-  // Python torch.save(model.state_dict()) file or a .safetensors file.
+  // Python torch.save(model.state_dict()) file or a .safetensors file. A weights-only checkpoint
+  // (saved with save_weights_only) loads as weights only, flag or not, as in Composer.
   TORCH_ARG(std::string, load_path);
   TORCH_ARG(bool, load_weights_only) = false;
   TORCH_ARG(bool, load_strict_model_weights) = true;
   TORCH_ARG(std::vector<std::string>, load_ignore_keys);
-  // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any,
-  // ignoring load_path (Composer's autoresume).
+  // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any
+  // (Composer's autoresume). Refused with save_weights_only: weights alone cannot continue a run.
   TORCH_ARG(bool, autoresume) = false;
   // During fit(), SIGTERM and SIGINT finish the current batch (skipping an evaluation due at it),
   // stop the run so that every CheckpointSaver writes that batch in FIT_END, and return

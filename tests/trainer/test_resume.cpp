@@ -8,6 +8,7 @@
 
 #include "serialization/checkpoint_file.h"
 #include "state/model_state.h"
+#include "support/capture_stderr.h"
 #include "support/fixtures.h"
 
 using namespace tempo;
@@ -165,12 +166,29 @@ TEST_SUITE("trainer") {
     auto wider = make_wider(false);
     CHECK(torch::equal(wider->fc1->weight, first.model->fc1->weight));
 
-    // A full load of a weights-only checkpoint, a missing file, and a file that is not a checkpoint.
+    // A weights-only checkpoint loads as weights only without load_weights_only (Composer), with
+    // one line saying so; then a missing file, and a file that is not a checkpoint.
     auto weights_dir = dir / "w";
     auto weights_run = make_run(data, "1ep", [&](TrainerOptions& o) { o.save_folder(weights_dir).save_weights_only(true); });
     weights_run.trainer->fit();
-    CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(weights_dir + "/ep1-ba3-rank0.pt"); }),
-                         doctest::Contains("set load_weights_only"), CheckpointError);
+    {
+      CapturedStderr captured;
+      auto from_weights = make_run(data, "2ep", 1, 99, {}, 4, [&](TrainerOptions& o) {
+        o.load_path(weights_dir + "/ep1-ba3-rank0.pt");
+      });
+      const auto text = captured.text();
+      CHECK(bit_equal(weights(*weights_run.model), weights(*from_weights.model)));
+      CHECK(from_weights.trainer->state().timestamp.batch() == 0);
+      CHECK(from_weights.optimizer->state().empty());
+      CHECK(text == "tempo: warning: '" + weights_dir + "/ep1-ba3-rank0.pt' is a weights-only checkpoint (saved with "
+                    "save_weights_only): loading only its model weights, as load_weights_only does\n");
+      from_weights.trainer->fit();
+      CHECK(from_weights.trainer->state().timestamp.epoch() == 2);
+    }
+    CHECK_THROWS_WITH_AS(make_run(data, "1ep", [&](TrainerOptions& o) {
+                           o.save_folder(weights_dir).save_weights_only(true).autoresume(true);
+                         }),
+                         doctest::Contains("autoresume needs full checkpoints"), ConfigError);
     CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(dir / "missing.pt"); }),
                          doctest::Contains("missing.pt"), CheckpointError);
     {
