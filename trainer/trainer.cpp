@@ -213,7 +213,10 @@ c10::IValue Trainer::load_initial_checkpoint() {
     if (auto found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress)) {
       path = found->path;
       tree = found->tree;
-      load_options.weights_only = false;  // resuming a run restores all of it
+      // Composer: load_path, load_weights_only and load_ignore_keys apply to a run's first load
+      // only; resuming restores all of the run's own checkpoint, or the resume would not be exact.
+      load_options.weights_only = false;
+      load_options.ignore_keys.clear();
     }
   }
   if (path.empty()) return c10::IValue();

@@ -114,6 +114,51 @@ TEST_SUITE("trainer") {
     CHECK(bit_equal(weights(*straight.model), weights(*finished.model)));
   }
 
+  TEST_CASE("autoresume ignores load_path, load_weights_only and load_ignore_keys: Adam's state continues exactly") {
+    // Composer applies those three to a run's first load only. Kept on a restart,
+    // load_ignore_keys: [state/optimizers/*] would drop Adam's moments and step every time.
+    auto data = blobs(12);
+    TempDir dir;
+    auto pre = make_run(data, "1ep", [&](TrainerOptions& o) { o.save_folder(dir / "pre"); });
+    pre.trainer->fit();
+    const std::string pretrained = dir / "pre/ep1-ba3-rank0.pt";
+    class StopAfterBatches : public Callback {
+     public:
+      explicit StopAfterBatches(int64_t n) : n_(n) {}
+
+     protected:
+      void on_batch_end(State& state, Logger&) override {
+        if (++seen_ == n_) state.request_stop("preempted");
+      }
+
+     private:
+      int64_t n_, seen_ = 0;
+    };
+    for (bool weights_only : {false, true}) {
+      CAPTURE(weights_only);
+      const auto first_load = [&](TrainerOptions& o) {
+        o.load_path(pretrained).load_weights_only(weights_only).load_ignore_keys({"state/optimizers/*"});
+      };
+      const auto options = [&](TrainerOptions& o) {
+        first_load(o);
+        o.save_folder(dir / (weights_only ? "w" : "f")).save_interval("2ba").autoresume(true);
+      };
+      auto first = make_run(data, "4ep", 42, 7, {std::make_shared<StopAfterBatches>(4)}, 4, options);
+      first.trainer->fit();
+      const auto stopped_at = first.trainer->state().timestamp.batch();
+      CHECK(stopped_at == (weights_only ? 4 : 7));
+      auto resumed = make_run(data, "4ep", 42, 7, {}, 4, options);
+      CHECK(resumed.trainer->state().timestamp.batch() == stopped_at);
+      CHECK(!resumed.optimizer->state().empty());
+      CHECK(bit_equal(adam_tensors(*first.optimizer), adam_tensors(*resumed.optimizer)));
+      resumed.trainer->fit();
+      auto straight = make_run(data, "4ep", 42, 7, {}, 4, first_load);
+      straight.trainer->fit();
+      CHECK(bit_equal(weights(*straight.model), weights(*resumed.model)));
+      CHECK(bit_equal(adam_tensors(*straight.optimizer), adam_tensors(*resumed.optimizer)));
+    }
+  }
+
   TEST_CASE("autoresume needs a run name and a save folder") {
     CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [](TrainerOptions& o) { o.run_name("").autoresume(true); }),
                          doctest::Contains("autoresume needs an explicit run_name"), ConfigError);
