@@ -32,6 +32,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// After an autoresume (Composer keeps state/run_name with the rest of the state): the run goes on
+// under the name its checkpoint `tree`, read from `path`, carries; a save_folder without
+// {run_name} lets the config name another, which is then not used, with a warning.
+void restore_run_name(State& state, Logger& logger, const c10::IValue& tree, const std::string& path) {
+  if (!tree.isGenericDict() || !tree_has(tree.toGenericDict(), "state")) return;
+  const auto saved = tree_dict(tree_at(tree.toGenericDict(), "state", ""), "state");
+  if (!tree_has(saved, "run_name")) return;
+  const auto name = tree_string(saved, "run_name", "state");
+  if (name.empty() || name == state.run_name) return;
+  state.env->warn(fmt::format("autoresume continues run '{}' from '{}'; the config's run_name '{}' is not used", name,
+                              path, state.run_name));
+  state.run_name = name;
+  logger.log_hyperparameters({{"run_name", state.run_name}});
+}
+
 std::string default_run_name() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   std::random_device random;
@@ -209,6 +224,7 @@ c10::IValue Trainer::load_initial_checkpoint() {
   const LoadProgressFn progress = [&](const std::string& reading, uint64_t done, uint64_t total) {
     logger_->log_checkpoint_progress({"loading", reading, done, total});
   };
+  bool resuming = false;
   if (options_.autoresume()) {
     if (auto found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress)) {
       path = found->path;
@@ -217,6 +233,7 @@ c10::IValue Trainer::load_initial_checkpoint() {
       // only; resuming restores all of the run's own checkpoint, or the resume would not be exact.
       load_options.weights_only = false;
       load_options.ignore_keys.clear();
+      resuming = true;
     }
   }
   if (path.empty()) return c10::IValue();
@@ -229,6 +246,7 @@ c10::IValue Trainer::load_initial_checkpoint() {
   if (!result.report.empty()) {
     state.env->warn("loading '" + path + "' skipped " + result.report);
   }
+  if (resuming) restore_run_name(state, *logger_, tree, path);
   resumed_from_ = path;
   return result.rng;
 }

@@ -107,6 +107,7 @@ struct TrainerOptions {
   // (Composer's autoresume). Refused with save_weights_only: weights alone cannot continue a run.
   // A resumed run restores all of its checkpoint: load_path, load_weights_only and
   // load_ignore_keys apply only when no checkpoint is found, to the run's first load.
+  // It keeps the run name saved in its checkpoint (a warning says so when run_name differs).
   TORCH_ARG(bool, autoresume) = false;
   // During fit(), SIGTERM and SIGINT finish the current batch (skipping an evaluation due at it),
   // stop the run so that every CheckpointSaver writes that batch in FIT_END, and return

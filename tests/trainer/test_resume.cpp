@@ -159,6 +159,35 @@ TEST_SUITE("trainer") {
     }
   }
 
+  TEST_CASE("autoresume keeps the run name its checkpoints carry, and says so when the config names another") {
+    auto data = blobs(12);
+    TempDir dir;
+    class StopAtFirstBatch : public Callback {
+     protected:
+      void on_batch_end(State& state, Logger&) override { state.request_stop("preempted"); }
+    };
+    const auto options = [&](const std::string& name) {
+      return [&, name](TrainerOptions& o) { o.save_folder(dir.path()).autoresume(true).run_name(name); };
+    };
+    auto first = make_run(data, "2ep", 42, 7, {std::make_shared<StopAtFirstBatch>()}, 4, options("original"));
+    first.trainer->fit();
+    {
+      CapturedStderr captured;
+      auto same = make_run(data, "2ep", 42, 7, {}, 4, options("original"));
+      CHECK(captured.text() == "");
+      CHECK(same.trainer->state().run_name == "original");
+    }
+    CapturedStderr captured;
+    auto renamed = make_run(data, "2ep", 42, 7, {}, 4, options("renamed"));
+    const auto text = captured.text();
+    CHECK(renamed.trainer->state().run_name == "original");
+    CHECK(text == "tempo: warning: autoresume continues run 'original' from '" + dir / "ep0-ba1-rank0.pt" +
+                      "'; the config's run_name 'renamed' is not used\n");
+    renamed.trainer->fit();
+    const auto last = read_checkpoint(dir / "latest-rank0.pt");
+    CHECK(last.toGenericDict().at("state").toGenericDict().at("run_name").toStringRef() == "original");
+  }
+
   TEST_CASE("autoresume needs a run name and a save folder") {
     CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [](TrainerOptions& o) { o.run_name("").autoresume(true); }),
                          doctest::Contains("autoresume needs an explicit run_name"), ConfigError);
