@@ -242,6 +242,9 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
           /*include_end_of_training=*/true, /*checkpoint_events=*/true,
           {Event::BATCH_CHECKPOINT, Event::EPOCH_CHECKPOINT, Event::ITERATION_CHECKPOINT})),
       best_filename_(options_.best_filename(), "best_filename") {
+  if (const auto problem = remote_path_problem(options_.folder()); !problem.empty()) {
+    throw ConfigError("save_folder: " + problem);
+  }
   if (options_.num_checkpoints_to_keep() < -1) {
     throw ConfigError(fmt::format("save_num_checkpoints_to_keep is {}: expected -1 (keep all) or a number of checkpoints",
                                   options_.num_checkpoints_to_keep()));

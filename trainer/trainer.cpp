@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 
+#include "callbacks/checkpoint_folder.h"
 #include "data/batch_prefetcher.h"
 #include "data/data_loader.h"
 #include "errors/error.h"
@@ -163,6 +164,9 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                                       /*checkpoint_events=*/false, {Event::FIT_END}));
   }
 
+  if (const auto problem = remote_path_problem(options_.load_path()); !problem.empty()) {
+    throw ConfigError("load_path: " + problem);
+  }
   auto callbacks = options_.callbacks();
   if (!options_.save_folder().empty()) {
     checkpoint_saver_ = std::make_shared<CheckpointSaver>(CheckpointSaverOptions()

@@ -98,7 +98,8 @@ struct TrainerOptions {
 
   // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
   // Python torch.save(model.state_dict()) file or a .safetensors file. A weights-only checkpoint
-  // (saved with save_weights_only) loads as weights only, flag or not, as in Composer.
+  // (saved with save_weights_only) loads as weights only, flag or not, as in Composer. save_folder
+  // and load_path are local paths: a scheme:// URI (s3://, gs://, file://) is refused (ConfigError).
   TORCH_ARG(std::string, load_path);
   TORCH_ARG(bool, load_weights_only) = false;
   TORCH_ARG(bool, load_strict_model_weights) = true;
