@@ -16,6 +16,14 @@ TEST_CASE("an unknown top-level key names its line, column and the nearest key")
   CHECK(message == "run.yaml:10:1: unknown key 'save_intervl' in trainer (did you mean 'save_interval'?)");
 }
 
+TEST_CASE("a shortened key as Composer's guide writes it suggests the full name") {
+  // The guide's prose says load_strict; the argument is load_strict_model_weights.
+  CHECK(config_error(tiny_config("load_strict: false\n")) ==
+        "run.yaml:10:1: unknown key 'load_strict' in trainer (did you mean 'load_strict_model_weights'?)");
+  // A prefix of several keys suggests none of them.
+  CHECK(config_error(tiny_config("load: x\n")) == "run.yaml:10:1: unknown key 'load' in trainer");
+}
+
 TEST_CASE("an object-store URI as save_folder or load_path is refused at config time") {
   const std::string expected =
       "expected a local path (a folder or file on this machine; object stores such as s3://, oci://, gs:// and "
