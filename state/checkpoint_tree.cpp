@@ -55,21 +55,25 @@ c10::IValue make_checkpoint_tree(const State& state, bool weights_only) {
     slim.insert("model", full.at("model"));
     slim.insert("metadata", full.at("metadata"));
     checkpoint.insert("state", slim);
-    return checkpoint;
+  } else {
+    checkpoint.insert("state", full);
+    c10::impl::GenericList rng(c10::AnyType::get());
+    rng.push_back(rng_state_dict());
+    checkpoint.insert("rng", rng);
   }
-  checkpoint.insert("state", full);
-  c10::impl::GenericList rng(c10::AnyType::get());
-  rng.push_back(rng_state_dict());
-  checkpoint.insert("rng", rng);
-  return checkpoint;
+  c10::IValue tree = checkpoint;
+  for (const auto& hook : state.save_state_pre_hooks) hook(tree);
+  return tree;
 }
 
 c10::IValue remove_matching_keys(const c10::IValue& tree, const std::vector<std::string>& globs) {
   return globs.empty() ? tree : remove_below(tree, "", globs);
 }
 
-CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& tree, const std::string& source,
+CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& read, const std::string& source,
                                           const CheckpointLoadOptions& options) {
+  c10::IValue tree = read;
+  for (const auto& hook : state.load_state_pre_hooks) hook(tree);
   try {
     if (!tree.isGenericDict()) {
       throw CheckpointError(fmt::format("the file holds a {}, not a dict", tree.tagKind()));

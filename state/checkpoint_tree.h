@@ -33,7 +33,9 @@ struct CheckpointLoadResult {
   bool weights_only_file = false;  // ... because the file is weights-only, not because options asked
 };
 
-// Applies `tree` (read from `source`, a file name or "<memory>" for messages) to `state`.
+// Applies `tree` (read from `source`, a file name or "<memory>" for messages) to `state`, after
+// state.load_state_pre_hooks have edited it (make_checkpoint_tree runs state.save_state_pre_hooks
+// on what it makes).
 // Generator states are returned, not applied: the trainer restores them after its own reseed.
 // Throws CheckpointError naming `source` and the path at fault.
 CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& tree, const std::string& source,

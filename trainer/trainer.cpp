@@ -167,6 +167,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   if (const auto problem = remote_path_problem(options_.load_path()); !problem.empty()) {
     throw ConfigError("load_path: " + problem);
   }
+  state.save_state_pre_hooks = options_.save_state_pre_hooks();
+  state.load_state_pre_hooks = options_.load_state_pre_hooks();
   auto callbacks = options_.callbacks();
   if (!options_.save_folder().empty()) {
     checkpoint_saver_ = std::make_shared<CheckpointSaver>(CheckpointSaverOptions()

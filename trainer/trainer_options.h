@@ -7,6 +7,7 @@
 #include <torch/arg.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,9 +140,29 @@ struct TrainerOptions {
     return checkpointed_objects_;
   }
 
+  // Accelerate's register_save_state_pre_hook / register_load_state_pre_hook, on the checkpoint
+  // tree ({"state": ..., "rng": [...]}, Composer's anatomy): a save hook may edit the tree of
+  // every checkpoint after it is made and before it is written (every saver of the run, and
+  // Trainer::state_dict()); a load hook may edit a tree read from load_path or by autoresume (or
+  // given to Trainer::load_state_dict()) before it is checked and applied. Hooks run in the order
+  // registered; what they leave must still be a checkpoint the run can load.
+  using StateTreeHook = std::function<void(c10::IValue& tree)>;
+  TrainerOptions& register_save_state_pre_hook(StateTreeHook hook) {
+    save_state_pre_hooks_.push_back(std::move(hook));
+    return *this;
+  }
+  TrainerOptions& register_load_state_pre_hook(StateTreeHook hook) {
+    load_state_pre_hooks_.push_back(std::move(hook));
+    return *this;
+  }
+  const std::vector<StateTreeHook>& save_state_pre_hooks() const { return save_state_pre_hooks_; }
+  const std::vector<StateTreeHook>& load_state_pre_hooks() const { return load_state_pre_hooks_; }
+
  private:
   std::optional<Time> max_duration_;
   std::vector<std::pair<std::string, std::shared_ptr<Stateful>>> checkpointed_objects_;
+  std::vector<StateTreeHook> save_state_pre_hooks_;
+  std::vector<StateTreeHook> load_state_pre_hooks_;
 };
 
 }  // namespace tempo

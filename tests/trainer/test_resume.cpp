@@ -8,6 +8,7 @@
 
 #include "serialization/checkpoint_file.h"
 #include "state/model_state.h"
+#include "state/tree.h"
 #include "support/capture_stderr.h"
 #include "support/fixtures.h"
 
@@ -186,6 +187,59 @@ TEST_SUITE("trainer") {
     renamed.trainer->fit();
     const auto last = read_checkpoint(dir / "latest-rank0.pt");
     CHECK(last.toGenericDict().at("state").toGenericDict().at("run_name").toStringRef() == "original");
+  }
+
+  TEST_CASE("save and load state pre-hooks edit the checkpoint tree before it is written and before it is applied") {
+    // Accelerate's register_save_state_pre_hook / register_load_state_pre_hook. Here the save hook
+    // stores the model's weights under a wrapper's prefix ("net.") and notes itself in
+    // state/integrations; only with the load hook, which strips the prefix, does the file load.
+    auto data = blobs(12);
+    TempDir dir;
+    const auto rename_model = [](c10::IValue& tree, const std::function<std::string(const std::string&)>& rename) {
+      auto state = tree.toGenericDict().at("state").toGenericDict();
+      auto renamed = new_tree_dict();
+      for (const auto& entry : state.at("model").toGenericDict()) {
+        renamed.insert(rename(entry.key().toStringRef()), entry.value());
+      }
+      state.insert_or_assign("model", renamed);
+    };
+    int saves = 0;
+    auto first = make_run(data, "1ep", [&](TrainerOptions& o) {
+      o.save_folder(dir.path()).register_save_state_pre_hook([&](c10::IValue& tree) {
+        ++saves;
+        rename_model(tree, [](const std::string& key) { return "net." + key; });
+        auto state = tree.toGenericDict().at("state").toGenericDict();
+        if (state.contains("integrations")) state.at("integrations").toGenericDict().insert("hook", "saved by a hook");
+      });
+    });
+    first.trainer->fit();
+    CHECK(saves == 1);
+    const std::string path = dir / "ep1-ba3-rank0.pt";
+    const auto written = read_checkpoint(path).toGenericDict().at("state").toGenericDict();
+    CHECK(written.at("model").toGenericDict().contains("net.fc1.weight"));
+    CHECK_FALSE(written.at("model").toGenericDict().contains("fc1.weight"));
+    CHECK(written.at("integrations").toGenericDict().at("hook").toStringRef() == "saved by a hook");
+
+    CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(path); }),
+                         doctest::Contains("net.fc1.weight"), CheckpointError);
+    std::vector<std::string> seen;
+    auto resumed = make_run(data, "2ep", [&](TrainerOptions& o) {
+      o.load_path(path)
+          .register_load_state_pre_hook([&](c10::IValue&) { seen.push_back("first"); })
+          .register_load_state_pre_hook([&](c10::IValue& tree) {
+            seen.push_back("second");
+            rename_model(tree, [](const std::string& key) { return key.substr(std::string("net.").size()); });
+          });
+    });
+    CHECK(seen == std::vector<std::string>{"first", "second"});
+    CHECK(bit_equal(weights(*first.model), weights(*resumed.model)));
+    CHECK(bit_equal(adam_tensors(*first.optimizer), adam_tensors(*resumed.optimizer)));
+    CHECK(resumed.trainer->state().timestamp.batch() == 3);
+    // Trainer::state_dict() and load_state_dict() go through the same hooks.
+    CHECK(resumed.trainer->state_dict().toGenericDict().at("state").toGenericDict().at("model").toGenericDict().contains(
+        "fc1.weight"));
+    CHECK_NOTHROW(resumed.trainer->load_state_dict(first.trainer->state_dict()));
+    CHECK(seen.size() == 4);
   }
 
   TEST_CASE("autoresume needs a run name and a save folder") {
