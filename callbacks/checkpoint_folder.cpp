@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -59,6 +60,19 @@ bool writer_may_be_alive(int64_t pid) {
 }
 
 }  // namespace
+
+std::string remote_path_problem(const std::string& path) {
+  // RFC 3986's scheme: a letter, then letters, digits, '+', '-' or '.', then "://".
+  const auto colon = path.find("://");
+  if (colon == std::string::npos || colon == 0 || !std::isalpha(static_cast<unsigned char>(path[0]))) return "";
+  for (size_t i = 1; i < colon; ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return "";
+  }
+  return fmt::format("expected a local path (a folder or file on this machine; object stores such as s3://, oci://, "
+                     "gs:// and file:// URIs are not supported yet), got \"{}\"",
+                     path);
+}
 
 CheckpointFolder::CheckpointFolder(std::string folder, std::string filename, std::string latest_filename)
     : folder_(folder, "save_folder"),

@@ -30,6 +30,12 @@ namespace tempo {
 
 class State;
 
+// The problem with `path` as a local save_folder or load_path, "" when there is none: a URI
+// ("s3://bucket/ck", "file:///tmp/ck", any scheme://) names an object store, which tempo does not
+// support yet (Composer uploads to s3://, oci://, gs://); written as a folder it would silently
+// become a local folder named "s3:". The text reads "expected ..., got ..." for config errors.
+std::string remote_path_problem(const std::string& path);
+
 class CheckpointFolder {
  public:
   // A checkpoint found on disk.

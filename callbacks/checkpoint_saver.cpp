@@ -85,9 +85,12 @@ void make_parent(const std::string& path, Env& env) {
 }
 
 // Takes off the front of `saved` (oldest first) what rotation drops, never `newest`; returns it.
+// Keep 0 (Composer: remove each checkpoint once uploaded) has no upload to wait for yet, so it
+// keeps what 1 keeps: the newest, until a newer one is durable.
 std::vector<std::string> drop_oldest(std::vector<std::string>& saved, const std::string& newest, int64_t keep) {
   std::vector<std::string> dropped;
   if (keep < 0) return dropped;
+  keep = std::max<int64_t>(keep, 1);
   while (static_cast<int64_t>(saved.size()) > keep) {
     auto oldest = saved.front();
     saved.erase(saved.begin());
@@ -238,8 +241,11 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
           /*include_end_of_training=*/true, /*checkpoint_events=*/true,
           {Event::BATCH_CHECKPOINT, Event::EPOCH_CHECKPOINT, Event::ITERATION_CHECKPOINT})),
       best_filename_(options_.best_filename(), "best_filename") {
-  if (options_.num_checkpoints_to_keep() == 0 || options_.num_checkpoints_to_keep() < -1) {
-    throw ConfigError(fmt::format("save_num_checkpoints_to_keep is {}: expected -1 (keep all) or a positive count",
+  if (const auto problem = remote_path_problem(options_.folder()); !problem.empty()) {
+    throw ConfigError("save_folder: " + problem);
+  }
+  if (options_.num_checkpoints_to_keep() < -1) {
+    throw ConfigError(fmt::format("save_num_checkpoints_to_keep is {}: expected -1 (keep all) or a number of checkpoints",
                                   options_.num_checkpoints_to_keep()));
   }
   if (!options_.best_metric().empty()) {

@@ -41,6 +41,10 @@ struct CheckpointSaverOptions {
   // Empty: no latest link.
   TORCH_ARG(std::string, latest_filename) = "latest-rank{rank}.pt";
   TORCH_ARG(Interval, save_interval) = Time(1, TimeUnit::EPOCH);
+  // The newest N checkpoints stay on disk; -1: all. 0 is Composer's "remove each checkpoint after
+  // it has been uploaded": with no remote destination (object stores are not supported yet) there
+  // is nothing to wait for, and a run must keep something to resume from, so 0 keeps what 1 keeps:
+  // each checkpoint is removed once a newer one is durable, and `latest` names the newest.
   TORCH_ARG(int64_t, num_checkpoints_to_keep) = -1;
   TORCH_ARG(bool, weights_only) = false;
   TORCH_ARG(bool, overwrite) = false;

@@ -20,7 +20,7 @@ namespace tempo::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: tempo train CONFIG.yaml [KEY=VALUE ...] [--print-config]\n"
+    "usage: tempo train CONFIG.yaml [KEY=VALUE ...] [--print-config | -v]\n"
     "       tempo train --list-keys\n"
     "\n"
     "Trains one run described by CONFIG.yaml, whose keys are Composer's Trainer arguments\n"
@@ -30,6 +30,8 @@ constexpr char kUsage[] =
     "  KEY=VALUE       override a key by its dotted path, the value read as YAML:\n"
     "                  max_duration=3ep optimizers.adam.lr=3e-4 model.mlp.hidden=[512,256]\n"
     "  --print-config  print the resolved config (every default filled in) and exit\n"
+    "  -v, --verbose   also print the resolved config before training (it is always saved\n"
+    "                  to SAVE_FOLDER/config.yaml when save_folder is set)\n"
     "  --list-keys     print every key the config accepts, with its type and default\n"
     "  -h, --help      print this help\n"
     "\n"
@@ -91,6 +93,7 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
   std::string file;
   std::vector<std::string> overrides;
   bool print_config = false;
+  bool verbose = false;
   bool keys = false;
   for (const auto& arg : args) {
     if (arg == "-h" || arg == "--help") {
@@ -98,6 +101,8 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
       return 0;
     } else if (arg == "--print-config") {
       print_config = true;
+    } else if (arg == "-v" || arg == "--verbose") {
+      verbose = true;
     } else if (arg == "--list-keys") {
       keys = true;
     } else if (arg.rfind("-", 0) == 0) {
@@ -142,7 +147,8 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
   try {
     const auto saved = save_resolved_config(*cfg, *trainer);
     if (!saved.empty()) out << "resolved config saved to " << saved << "\n";
-    out << cfg->yaml();
+    // The whole resolved config is long; it is in config.yaml, and --print-config shows it.
+    if (verbose) out << cfg->yaml();
     if (!trainer->resumed_from().empty()) {
       if (trainer->state().timestamp.batch() == 0) {
         out << "loaded " << trainer->resumed_from() << " (starting at batch 0)\n";

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "callbacks/checkpoint_folder.h"
 #include "callbacks/name_format.h"
 #include "errors/error.h"
 #include "util/utf8.h"
@@ -32,7 +33,10 @@ std::string name_problem(const std::string& pattern, bool allow_empty, bool rela
 }
 
 Check<std::string> folder_name(bool allow_empty) {
-  return [allow_empty](const std::string& v) { return name_problem(v, allow_empty, false); };
+  return [allow_empty](const std::string& v) {
+    const auto remote = remote_path_problem(v);
+    return remote.empty() ? name_problem(v, allow_empty, false) : remote;
+  };
 }
 Check<std::string> file_name(bool allow_empty) {
   return [allow_empty](const std::string& v) { return name_problem(v, allow_empty, true); };
@@ -262,7 +266,8 @@ const Description<TrainerOptions>& trainer_description() {
       save_alias("weights_only", &O::save_weights_only),
       field("save_metrics", &O::save_metrics,
             "Keep the train and eval metrics' state in checkpoints, so a resumed run's metrics continue exactly"),
-      field("load_path", &O::load_path, "Checkpoint to start from; empty: a fresh run"),
+      field("load_path", &O::load_path, "Checkpoint to start from; empty: a fresh run",
+            Check<std::string>(remote_path_problem)),
       field("load_weights_only", &O::load_weights_only, "Take only the model's weights from load_path"),
       field("load_strict_model_weights", &O::load_strict_model_weights,
             "Fail when load_path's weights do not match the model's"),

@@ -35,6 +35,15 @@ std::string did_you_mean(const std::string& key, const std::vector<std::string>&
       best_distance = d;
     }
   }
+  if (!best.empty() || key.empty()) return best;
+  // A shortened name, as guides write them ("load_strict" for load_strict_model_weights): the one
+  // candidate that starts with `key` followed by '_'.
+  for (const auto& candidate : candidates) {
+    if (candidate.size() > key.size() && candidate.compare(0, key.size(), key) == 0 && candidate[key.size()] == '_') {
+      if (!best.empty()) return "";  // several: no single suggestion
+      best = candidate;
+    }
+  }
   return best;
 }
 

@@ -6,5 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-scripts/build.sh
+# Only the library and the `tempo` program (target tempo_cli): not the tests, benchmarks and
+# examples, which scripts/test.sh builds.
+TEMPO_TARGETS=tempo_cli scripts/build.sh
 exec "${TEMPO_BUILD_DIR:-build}/tempo" train configs/fashion_mnist_mlp.yaml "$@"

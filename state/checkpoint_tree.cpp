@@ -55,21 +55,25 @@ c10::IValue make_checkpoint_tree(const State& state, bool weights_only) {
     slim.insert("model", full.at("model"));
     slim.insert("metadata", full.at("metadata"));
     checkpoint.insert("state", slim);
-    return checkpoint;
+  } else {
+    checkpoint.insert("state", full);
+    c10::impl::GenericList rng(c10::AnyType::get());
+    rng.push_back(rng_state_dict());
+    checkpoint.insert("rng", rng);
   }
-  checkpoint.insert("state", full);
-  c10::impl::GenericList rng(c10::AnyType::get());
-  rng.push_back(rng_state_dict());
-  checkpoint.insert("rng", rng);
-  return checkpoint;
+  c10::IValue tree = checkpoint;
+  for (const auto& hook : state.save_state_pre_hooks) hook(tree);
+  return tree;
 }
 
 c10::IValue remove_matching_keys(const c10::IValue& tree, const std::vector<std::string>& globs) {
   return globs.empty() ? tree : remove_below(tree, "", globs);
 }
 
-CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& tree, const std::string& source,
+CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& read, const std::string& source,
                                           const CheckpointLoadOptions& options) {
+  c10::IValue tree = read;
+  for (const auto& hook : state.load_state_pre_hooks) hook(tree);
   try {
     if (!tree.isGenericDict()) {
       throw CheckpointError(fmt::format("the file holds a {}, not a dict", tree.tagKind()));
@@ -89,16 +93,17 @@ CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& tree,
     if (!tree_has(dict, "state")) {
       throw CheckpointError("it has no 'state' entry: expected a tempo or Composer checkpoint {'state': ..., 'rng': ...}");
     }
+    CheckpointLoadResult result;
+    result.weights_only = options.weights_only;
     if (!options.weights_only) {
+      // Composer: a checkpoint saved with save_weights_only loads as weights only, flag or not.
       auto state_dict = tree_dict(tree_at(dict, "state", ""), "state");
-      if (!tree_has(state_dict, "timestamp") && !tree_has(state_dict, "optimizers")) {
-        throw CheckpointError("it is a weights-only checkpoint (no optimizers, no timestamp): set load_weights_only");
-      }
+      result.weights_only = !tree_has(state_dict, "timestamp") && !tree_has(state_dict, "optimizers");
+      result.weights_only_file = result.weights_only;
     }
 
     dict = remove_matching_keys(dict, options.ignore_keys).toGenericDict();
-    CheckpointLoadResult result;
-    if (!options.weights_only && tree_has(dict, "rng")) {
+    if (!result.weights_only && tree_has(dict, "rng")) {
       auto list = tree_at(dict, "rng", "");
       if (!list.isList()) throw CheckpointError("'rng' should be a list with one entry per rank");
       const auto ranks = list.toList();
@@ -115,7 +120,7 @@ CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& tree,
     }
     if (!tree_has(dict, "state")) return result;  // every part ignored
     StateLoadOptions state_options;
-    state_options.weights_only = options.weights_only;
+    state_options.weights_only = result.weights_only;
     state_options.strict_model_weights = options.strict_model_weights;
     result.report = state.load_state_dict(tree_at(dict, "state", ""), state_options);
     return result;

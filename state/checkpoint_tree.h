@@ -2,7 +2,10 @@
 // "rng": [one dict of generator states per rank]} (a weights-only checkpoint keeps just
 // state/model and state/metadata, and no rng). Loading understands that anatomy and, with
 // weights_only, also a bare {name: tensor} dict such as Python's torch.save(model.state_dict())
-// or a safetensors file. Everything is checked before anything in the State changes.
+// or a safetensors file. A weights-only checkpoint (no optimizers, no timestamp) loads as
+// weights only whether or not weights_only is set, as in Composer ("if load_weights_only=True or
+// if the checkpoint was saved with save_weights_only=True"); the result says so, and the Trainer
+// prints one line about it. Everything is checked before anything in the State changes.
 #pragma once
 
 #include <ATen/core/ivalue.h>
@@ -26,9 +29,13 @@ struct CheckpointLoadOptions {
 struct CheckpointLoadResult {
   std::string report;  // what non-strict loading skipped; empty when nothing
   c10::IValue rng;     // this rank's generator states, None when absent or not loaded
+  bool weights_only = false;       // only the model weights were applied
+  bool weights_only_file = false;  // ... because the file is weights-only, not because options asked
 };
 
-// Applies `tree` (read from `source`, a file name or "<memory>" for messages) to `state`.
+// Applies `tree` (read from `source`, a file name or "<memory>" for messages) to `state`, after
+// state.load_state_pre_hooks have edited it (make_checkpoint_tree runs state.save_state_pre_hooks
+// on what it makes).
 // Generator states are returned, not applied: the trainer restores them after its own reseed.
 // Throws CheckpointError naming `source` and the path at fault.
 CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& tree, const std::string& source,

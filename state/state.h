@@ -15,6 +15,7 @@
 #include <ATen/core/ivalue.h>
 #include <c10/core/Device.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +62,13 @@ class State {
   // The run's environment (TrainerOptions::env): every file a callback or logger writes, and
   // every warning, goes through it. Never null; not owned.
   Env* env = &Env::posix();
+  // Accelerate's save/load state pre-hooks (TrainerOptions::register_save_state_pre_hook, ...):
+  // each save hook, in order, may edit the checkpoint tree {"state": ..., "rng": [...]} after it is
+  // made and before it is written or handed out (make_checkpoint_tree, state/checkpoint_tree.h);
+  // each load hook edits a tree that was read (or given to Trainer::load_state_dict) before it is
+  // checked and applied (load_checkpoint_tree). A hook's exception ends that save or load.
+  std::vector<std::function<void(c10::IValue& tree)>> save_state_pre_hooks;
+  std::vector<std::function<void(c10::IValue& tree)>> load_state_pre_hooks;
 
   // Where the run stands.
   Timestamp timestamp;

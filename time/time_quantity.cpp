@@ -5,6 +5,9 @@
 //   <number><unit>                unit iter|ep|ba|sp|tok|dur|sec in any case; number is
 //                                 digits[.digits][e[+-]digits] (".5" and "5." too), and must be a
 //                                 whole number for every unit except dur ("1e6tok", "0.5dur")
+// Digit separators as in Composer, whose parser is Python's float(): in a bare integer and in the
+// number before a unit, a single '_' may stand between two digits, in the whole part, the fraction
+// and the exponent alike ("4_000tok", "3_0e10sp", "1e1_0tok", "0.2_5dur"); nowhere else.
 // No sign, whitespace, hex, nan or inf anywhere; integral values must fit int64.
 #include "time/time_quantity.h"
 
@@ -40,6 +43,21 @@ bool all_digits(std::string_view s) {
     if (!is_digit(c)) return false;
   }
   return true;
+}
+
+// `s` without its digit separators, or nullopt when an '_' does not stand between two digits
+// (Python's rule for numeric literals and float(), which Composer's time strings go through).
+std::optional<std::string> without_separators(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '_') {
+      out += s[i];
+    } else if (i == 0 || i + 1 == s.size() || !is_digit(s[i - 1]) || !is_digit(s[i + 1])) {
+      return std::nullopt;
+    }
+  }
+  return out;
 }
 
 // Digits only, already checked; nullopt when the value does not fit int64.
@@ -163,8 +181,8 @@ Time Time::parse(std::string_view s) {
     bad_string(s, "leading or trailing whitespace is not allowed");
   }
   if (s.front() == '-') bad_string(s, "negative times are not allowed");
-  if (all_digits(s)) {
-    auto epochs = to_int64(s);
+  if (auto plain = without_separators(s); plain && all_digits(*plain)) {
+    auto epochs = to_int64(*plain);
     if (!epochs) bad_string(s, "the value does not fit in a 64-bit integer");
     return from_epoch(*epochs);
   }
@@ -182,11 +200,16 @@ Time Time::parse(std::string_view s) {
     if (match) suffix = tail;
   }
   if (suffix.empty()) bad_string(s, "no known unit at the end");
-  std::string_view num = s.substr(0, s.size() - suffix.size());
-  if (num.empty()) bad_string(s, "the number is missing");
+  std::string_view written = s.substr(0, s.size() - suffix.size());
+  if (written.empty()) bad_string(s, "the number is missing");
   TimeUnit unit = parse_time_unit(suffix);
+  const std::optional<std::string> plain = without_separators(written);
+  if (!plain) {
+    bad_string(s, fmt::format("\"{}\" has a misplaced '_': a digit separator stands between two digits", written));
+  }
+  const std::string_view num = *plain;
   std::optional<Decimal> d = parse_decimal(num);
-  if (!d) bad_string(s, fmt::format("\"{}\" is not a plain decimal number", num));
+  if (!d) bad_string(s, fmt::format("\"{}\" is not a plain decimal number", written));
 
   if (unit == TimeUnit::DURATION) {
     double f = 0;
@@ -198,7 +221,7 @@ Time Time::parse(std::string_view s) {
   }
   int64_t digits = static_cast<int64_t>(d->digits.size());
   if (d->point < digits) {
-    bad_string(s, fmt::format("unit '{}' needs a whole number, not {}", to_string(unit), num));
+    bad_string(s, fmt::format("unit '{}' needs a whole number, not {}", to_string(unit), written));
   }
   if (d->point > 19) bad_string(s, "the value does not fit in a 64-bit integer");
   std::string whole = d->digits + std::string(static_cast<size_t>(d->point - digits), '0');

@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 
+#include "callbacks/checkpoint_folder.h"
 #include "data/batch_prefetcher.h"
 #include "data/data_loader.h"
 #include "errors/error.h"
@@ -31,6 +32,21 @@ namespace tempo {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// After an autoresume (Composer keeps state/run_name with the rest of the state): the run goes on
+// under the name its checkpoint `tree`, read from `path`, carries; a save_folder without
+// {run_name} lets the config name another, which is then not used, with a warning.
+void restore_run_name(State& state, Logger& logger, const c10::IValue& tree, const std::string& path) {
+  if (!tree.isGenericDict() || !tree_has(tree.toGenericDict(), "state")) return;
+  const auto saved = tree_dict(tree_at(tree.toGenericDict(), "state", ""), "state");
+  if (!tree_has(saved, "run_name")) return;
+  const auto name = tree_string(saved, "run_name", "state");
+  if (name.empty() || name == state.run_name) return;
+  state.env->warn(fmt::format("autoresume continues run '{}' from '{}'; the config's run_name '{}' is not used", name,
+                              path, state.run_name));
+  state.run_name = name;
+  logger.log_hyperparameters({{"run_name", state.run_name}});
+}
 
 std::string default_run_name() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -148,6 +164,11 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                                       /*checkpoint_events=*/false, {Event::FIT_END}));
   }
 
+  if (const auto problem = remote_path_problem(options_.load_path()); !problem.empty()) {
+    throw ConfigError("load_path: " + problem);
+  }
+  state.save_state_pre_hooks = options_.save_state_pre_hooks();
+  state.load_state_pre_hooks = options_.load_state_pre_hooks();
   auto callbacks = options_.callbacks();
   if (!options_.save_folder().empty()) {
     checkpoint_saver_ = std::make_shared<CheckpointSaver>(CheckpointSaverOptions()
@@ -165,6 +186,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   if (options_.autoresume()) {
     if (options_.run_name().empty() || options_.save_folder().empty()) {
       throw ConfigError("autoresume needs an explicit run_name and a save_folder, to know which run to continue");
+    }
+    if (options_.save_weights_only()) {
+      // A weights-only checkpoint would load as weights only and the run would start over each time.
+      throw ConfigError("autoresume needs full checkpoints to continue a run: unset save_weights_only");
     }
   }
   logger_ = std::make_unique<Logger>(options_.loggers());
@@ -205,19 +230,29 @@ c10::IValue Trainer::load_initial_checkpoint() {
   const LoadProgressFn progress = [&](const std::string& reading, uint64_t done, uint64_t total) {
     logger_->log_checkpoint_progress({"loading", reading, done, total});
   };
+  bool resuming = false;
   if (options_.autoresume()) {
     if (auto found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress)) {
       path = found->path;
       tree = found->tree;
-      load_options.weights_only = false;  // resuming a run restores all of it
+      // Composer: load_path, load_weights_only and load_ignore_keys apply to a run's first load
+      // only; resuming restores all of the run's own checkpoint, or the resume would not be exact.
+      load_options.weights_only = false;
+      load_options.ignore_keys.clear();
+      resuming = true;
     }
   }
   if (path.empty()) return c10::IValue();
   if (tree.isNone()) tree = read_checkpoint_or_weights(path, progress);
   auto result = load_checkpoint_tree(state, tree, path, load_options);
+  if (result.weights_only_file) {
+    state.env->warn("'" + path + "' is a weights-only checkpoint (saved with save_weights_only): loading only its "
+                    "model weights, as load_weights_only does");
+  }
   if (!result.report.empty()) {
     state.env->warn("loading '" + path + "' skipped " + result.report);
   }
+  if (resuming) restore_run_name(state, *logger_, tree, path);
   resumed_from_ = path;
   return result.rng;
 }

@@ -7,6 +7,7 @@
 #include <torch/arg.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,13 +102,18 @@ struct TrainerOptions {
   TORCH_ARG(bool, save_metrics) = false;
 
   // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
-  // Python torch.save(model.state_dict()) file or a .safetensors file.
+  // Python torch.save(model.state_dict()) file or a .safetensors file. A weights-only checkpoint
+  // (saved with save_weights_only) loads as weights only, flag or not, as in Composer. save_folder
+  // and load_path are local paths: a scheme:// URI (s3://, gs://, file://) is refused (ConfigError).
   TORCH_ARG(std::string, load_path);
   TORCH_ARG(bool, load_weights_only) = false;
   TORCH_ARG(bool, load_strict_model_weights) = true;
   TORCH_ARG(std::vector<std::string>, load_ignore_keys);
-  // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any,
-  // ignoring load_path (Composer's autoresume).
+  // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any
+  // (Composer's autoresume). Refused with save_weights_only: weights alone cannot continue a run.
+  // A resumed run restores all of its checkpoint: load_path, load_weights_only and
+  // load_ignore_keys apply only when no checkpoint is found, to the run's first load.
+  // It keeps the run name saved in its checkpoint (a warning says so when run_name differs).
   TORCH_ARG(bool, autoresume) = false;
   // During fit(), SIGTERM and SIGINT finish the current batch (skipping an evaluation due at it),
   // stop the run so that every CheckpointSaver writes that batch in FIT_END, and return
@@ -138,9 +144,29 @@ struct TrainerOptions {
     return checkpointed_objects_;
   }
 
+  // Accelerate's register_save_state_pre_hook / register_load_state_pre_hook, on the checkpoint
+  // tree ({"state": ..., "rng": [...]}, Composer's anatomy): a save hook may edit the tree of
+  // every checkpoint after it is made and before it is written (every saver of the run, and
+  // Trainer::state_dict()); a load hook may edit a tree read from load_path or by autoresume (or
+  // given to Trainer::load_state_dict()) before it is checked and applied. Hooks run in the order
+  // registered; what they leave must still be a checkpoint the run can load.
+  using StateTreeHook = std::function<void(c10::IValue& tree)>;
+  TrainerOptions& register_save_state_pre_hook(StateTreeHook hook) {
+    save_state_pre_hooks_.push_back(std::move(hook));
+    return *this;
+  }
+  TrainerOptions& register_load_state_pre_hook(StateTreeHook hook) {
+    load_state_pre_hooks_.push_back(std::move(hook));
+    return *this;
+  }
+  const std::vector<StateTreeHook>& save_state_pre_hooks() const { return save_state_pre_hooks_; }
+  const std::vector<StateTreeHook>& load_state_pre_hooks() const { return load_state_pre_hooks_; }
+
  private:
   std::optional<Time> max_duration_;
   std::vector<std::pair<std::string, std::shared_ptr<Stateful>>> checkpointed_objects_;
+  std::vector<StateTreeHook> save_state_pre_hooks_;
+  std::vector<StateTreeHook> load_state_pre_hooks_;
 };
 
 }  // namespace tempo

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "callbacks/checkpoint_folder.h"
+#include "callbacks/checkpoint_saver.h"
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
 #include "state/state.h"
@@ -104,6 +105,24 @@ TEST_SUITE("callbacks") {
     CHECK(folder.folder(fresh) == dir / "r/e0");
     CHECK(names(folder.list(fresh), dir / "r") == std::vector<std::string>{"e1/ba5.pt", "e1/ba4.pt", "e0/ba2.pt"});
     CHECK(folder.checkpoint_path(state_at(5)) == dir / "r/e1/ba5.pt");
+  }
+
+  TEST_CASE("checkpoint folder: a scheme:// save_folder or load_path is refused, not made a local folder 's3:'") {
+    for (const char* uri : {"s3://bucket/ck", "gs://b/ep1.pt", "oci://b/c", "file:///tmp/ck", "my+store.v2://x"}) {
+      CAPTURE(uri);
+      CHECK(remote_path_problem(uri).find("object stores such as s3://") != std::string::npos);
+    }
+    for (const char* local : {"", "ck", "/tmp/ck", "runs/a:b", "a:/b", "://x", "1s3://x", "runs/s3://x", "s 3://x"}) {
+      CAPTURE(local);
+      CHECK(remote_path_problem(local) == "");
+    }
+    CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [](TrainerOptions& o) { o.save_folder("s3://bucket/ck"); }),
+                         doctest::Contains("save_folder: expected a local path"), ConfigError);
+    CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [](TrainerOptions& o) { o.load_path("s3://bucket/ep1.pt"); }),
+                         doctest::Contains("load_path: expected a local path"), ConfigError);
+    CHECK_THROWS_WITH_AS(CheckpointSaver(CheckpointSaverOptions().folder("gs://b/{run_name}")),
+                         doctest::Contains("save_folder: expected a local path"), ConfigError);
+    CHECK_FALSE(fs::exists("s3:"));
   }
 
   TEST_CASE("checkpoint folder: temporary names are parsed beside the code that makes them") {

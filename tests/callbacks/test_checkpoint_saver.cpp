@@ -61,7 +61,8 @@ TEST_SUITE("callbacks") {
     CHECK_THROWS_AS(NameFormat("{run_name:.9999}.pt", "save_filename"), ConfigError);
     CHECK_THROWS_WITH_AS(NameFormat("{run_name:d}", "save_folder"), doctest::Contains("run_name"), ConfigError);
     CHECK_THROWS_AS(CheckpointSaver(CheckpointSaverOptions().filename("/etc/passwd")), ConfigError);
-    CHECK_THROWS_AS(CheckpointSaver(CheckpointSaverOptions().num_checkpoints_to_keep(0)), ConfigError);
+    CHECK_THROWS_AS(CheckpointSaver(CheckpointSaverOptions().num_checkpoints_to_keep(-2)), ConfigError);
+    CHECK_NOTHROW(CheckpointSaver(CheckpointSaverOptions().num_checkpoints_to_keep(0)));  // Composer's "remove after upload"
 
     TempDir dir;
     auto escape = make_run(blobs(12), "1ep", [&](TrainerOptions& o) {
@@ -106,7 +107,9 @@ TEST_SUITE("callbacks") {
   }
 
   TEST_CASE("rotation keeps the newest N on disk; latest always points at the newest complete file") {
-    for (int64_t keep : {1, 2, -1}) {
+    // 0 (Composer's "remove each checkpoint after upload", with nothing to upload to): each
+    // checkpoint goes once a newer one is durable, so the newest stays, as with 1.
+    for (int64_t keep : {0, 1, 2, -1}) {
       CAPTURE(keep);
       TempDir dir;
       auto names = saved_names(dir, [&](TrainerOptions& o) {
@@ -114,7 +117,7 @@ TEST_SUITE("callbacks") {
       });
       Names all;
       for (int b = 1; b <= 9; ++b) all.push_back(fmt::format("ba{:02d}.pt", b));
-      Names expected(keep < 0 ? all.begin() : all.end() - keep, all.end());
+      Names expected(keep < 0 ? all.begin() : all.end() - std::max<int64_t>(keep, 1), all.end());
       CHECK(names == expected);
       auto on_disk = files_in(dir.path());
       on_disk.erase(std::remove(on_disk.begin(), on_disk.end(), "latest-rank0.pt"), on_disk.end());

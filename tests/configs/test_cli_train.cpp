@@ -20,6 +20,8 @@ TEST_CASE("tempo train trains, checkpoints, saves the resolved config and resume
   const auto folder = dir / "tiny/checkpoints";
   CHECK(first.out.find("resolved config saved to " + folder + "/config.yaml") != std::string::npos);
   CHECK(first.out.find("finished at epoch 1, batch 4") != std::string::npos);
+  // The resolved config is saved, not printed (-v prints it too).
+  CHECK(first.out.find("max_duration: 4ba") == std::string::npos);
   CHECK(tempo::testing::files_in(folder) ==
         std::vector<std::string>{"config.yaml", "ep0-ba2-rank0.pt", "ep0-ba4-rank0.pt", "latest-rank0.pt"});
 
@@ -39,12 +41,21 @@ TEST_CASE("tempo train trains, checkpoints, saves the resolved config and resume
   CHECK(second.out.find("finished at epoch 1, batch 6") != std::string::npos);
   CHECK(std::filesystem::exists(dir / "tiny-resumed/checkpoints/ep1-ba6-rank0.pt"));
 
-  // autoresume continues the first run in its own folder.
-  const auto third = tempo::testing::run_cli({path, "max_duration=6ba", "autoresume=true"});
+  // autoresume continues the first run in its own folder; -v prints the resolved config first.
+  const auto third = tempo::testing::run_cli({path, "max_duration=6ba", "autoresume=true", "-v"});
   INFO(third.err);
   REQUIRE(third.status == 0);
   CHECK(third.out.find("at epoch 0, batch 4") != std::string::npos);
+  CHECK(third.out.find("max_duration: 6ba") != std::string::npos);
   CHECK(std::filesystem::exists(folder + "/ep1-ba6-rank0.pt"));
+}
+
+TEST_CASE("the shipped MLP config shows a progress bar and keeps the resolved config off the screen") {
+  auto r = tempo::testing::builtin_registry();
+  const auto cfg = tempo::config::RunConfig::load(std::string(TEMPO_SOURCE_DIR) + "/configs/fashion_mnist_mlp.yaml", {}, r);
+  CHECK(cfg.yaml().find("progress_bar:") != std::string::npos);
+  const auto help = tempo::testing::run_cli({"--help"});
+  CHECK(help.out.find("-v, --verbose") != std::string::npos);
 }
 
 TEST_CASE("tempo --version, --help and unknown commands") {

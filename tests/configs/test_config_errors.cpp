@@ -16,6 +16,26 @@ TEST_CASE("an unknown top-level key names its line, column and the nearest key")
   CHECK(message == "run.yaml:10:1: unknown key 'save_intervl' in trainer (did you mean 'save_interval'?)");
 }
 
+TEST_CASE("a shortened key as Composer's guide writes it suggests the full name") {
+  // The guide's prose says load_strict; the argument is load_strict_model_weights.
+  CHECK(config_error(tiny_config("load_strict: false\n")) ==
+        "run.yaml:10:1: unknown key 'load_strict' in trainer (did you mean 'load_strict_model_weights'?)");
+  // A prefix of several keys suggests none of them.
+  CHECK(config_error(tiny_config("load: x\n")) == "run.yaml:10:1: unknown key 'load' in trainer");
+}
+
+TEST_CASE("an object-store URI as save_folder or load_path is refused at config time") {
+  const std::string expected =
+      "expected a local path (a folder or file on this machine; object stores such as s3://, oci://, gs:// and "
+      "file:// URIs are not supported yet), got ";
+  CHECK(config_error(tiny_config("save_folder: s3://bucket/checkpoints\n")) ==
+        "run.yaml:10:14: save_folder: " + expected + "\"s3://bucket/checkpoints\"");
+  CHECK(config_error(tiny_config("load_path: gs://bucket/ep1.pt\n")) ==
+        "run.yaml:10:12: load_path: " + expected + "\"gs://bucket/ep1.pt\"");
+  CHECK(config_error(tiny_config("callbacks:\n  checkpoint_saver: {folder: 'file:///tmp/ck'}\n")) ==
+        "run.yaml:11:30: callbacks.checkpoint_saver.folder: " + expected + "\"file:///tmp/ck\"");
+}
+
 TEST_CASE("an unknown argument of a part names the part") {
   const auto message = config_error("run_name: x\nmax_duration: 1ba\nmodel:\n  mlp: {hiden: [4]}\n"
                                     "train_loader: {synthetic: {}}\noptimizers: {sgd: {}}\n");

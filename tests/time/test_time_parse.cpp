@@ -72,6 +72,32 @@ const std::vector<Valid> kValid{
     {"59m59s", TimeUnit::SECOND, 3599, 3599, "3599sec"},
     {"05m07s", TimeUnit::SECOND, 307, 307, "307sec"},
     {"100h", TimeUnit::SECOND, 360000, 360000, "360000sec"},
+    // Digit separators, as Python's float() (and so Composer) reads them.
+    {"1_000ba", TimeUnit::BATCH, 1000, 1000, "1000ba"},
+    {"1_0", TimeUnit::EPOCH, 10, 10, "10ep"},
+    {"1e1_0tok", TimeUnit::TOKEN, 1e10, 10000000000, "10000000000tok"},
+    {"1_2.5_0e1sp", TimeUnit::SAMPLE, 125, 125, "125sp"},
+    {"0.2_5dur", TimeUnit::DURATION, 0.25, 0, "0.25dur"},
+    {"2_5e-2dur", TimeUnit::DURATION, 0.25, 0, "0.25dur"},
+};
+
+// Composer's tests/test_time.py, case by case (test_time_parse, test_to_timestring, and the
+// integral units' rejection of fractions and acceptance of whole floats).
+struct ComposerCase {
+  std::string input;
+  int64_t count;
+  TimeUnit unit;
+};
+const std::vector<ComposerCase> kComposerParse{
+    {"2iter", 2, TimeUnit::ITERATION},
+    {"1ep", 1, TimeUnit::EPOCH},
+    {"2ba", 2, TimeUnit::BATCH},
+    {"3e10sp", 30000000000, TimeUnit::SAMPLE},
+    {"3_0e10sp", 300000000000, TimeUnit::SAMPLE},
+    {"4tok", 4, TimeUnit::TOKEN},
+    {"4_000tok", 4000, TimeUnit::TOKEN},
+    {"4_00_0tok", 4000, TimeUnit::TOKEN},
+    {"1h20m40s", 4840, TimeUnit::SECOND},
 };
 
 struct Invalid {
@@ -127,7 +153,18 @@ const std::vector<Invalid> kInvalid{
     {"ba10", "no known unit"},
     {"10ep10", "no known unit"},
     {"1,000ba", "not a plain decimal number"},
-    {"1_000ba", "not a plain decimal number"},
+    {"1__000ba", "misplaced '_'"},
+    {"_1000ba", "misplaced '_'"},
+    {"1000_ba", "misplaced '_'"},
+    {"1_.5dur", "misplaced '_'"},
+    {"1._5dur", "misplaced '_'"},
+    {"1_e5tok", "misplaced '_'"},
+    {"1e_5tok", "misplaced '_'"},
+    {"1e-_5dur", "misplaced '_'"},
+    {"1_000_", "no known unit"},
+    {"1_h", "no known unit"},
+    {"1_.5ba", "misplaced '_'"},
+    {"1_0.5ba", "unit 'ba' needs a whole number, not 1_0.5"},
     {"1..5dur", "not a plain decimal number"},
     {".dur", "not a plain decimal number"},
     {"1edur", "not a plain decimal number"},
@@ -178,6 +215,34 @@ TEST_SUITE("time") {
       CHECK(msg.find("a bare integer of epochs") != std::string::npos);
       CHECK(msg.find("\"1h30m\"") != std::string::npos);
     }
+  }
+
+  TEST_CASE("Composer's test_time.py cases parse to the same values") {
+    for (const ComposerCase& c : kComposerParse) {
+      CAPTURE(c.input);
+      Time t = Time::parse(c.input);
+      CHECK(t.unit() == c.unit);
+      CHECK(t.count() == c.count);
+    }
+    CHECK(Time::parse("0.5dur").fraction() == 0.5);
+    // test_to_timestring
+    CHECK(tempo::to_string(Time(2, TimeUnit::ITERATION)) == "2iter");
+    CHECK(tempo::to_string(Time(1, TimeUnit::EPOCH)) == "1ep");
+    CHECK(tempo::to_string(Time(2, TimeUnit::BATCH)) == "2ba");
+    CHECK(tempo::to_string(Time(3, TimeUnit::SAMPLE)) == "3sp");
+    CHECK(tempo::to_string(Time(4, TimeUnit::TOKEN)) == "4tok");
+    CHECK(tempo::to_string(Time::from_duration(0.5)) == "0.5dur");
+    CHECK(tempo::to_string(Time(6, TimeUnit::SECOND)) == "6sec");
+    // Integral units refuse fractions (Composer: TypeError) and take whole floats.
+    for (const char* fractional : {"1.1iter", "1.5ep", "2.1ba", "3.2sp", "3.4tok", "0.1sec"}) {
+      CAPTURE(fractional);
+      CHECK(time_error_of([&] { Time::parse(fractional); }).find("needs a whole number") != std::string::npos);
+    }
+    for (const char* whole : {"0.5dur", "1.0iter", "2.0ep", "3.000ba", "030.0sp", "30sec"}) {
+      CAPTURE(whole);
+      CHECK_NOTHROW(Time::parse(whole));
+    }
+    CHECK(Time::parse("030.0sp").count() == 30);
   }
 
   TEST_CASE("to_string uses the shortest round-tripping fraction and survives parse") {

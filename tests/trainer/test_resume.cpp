@@ -8,6 +8,8 @@
 
 #include "serialization/checkpoint_file.h"
 #include "state/model_state.h"
+#include "state/tree.h"
+#include "support/capture_stderr.h"
 #include "support/fixtures.h"
 
 using namespace tempo;
@@ -113,6 +115,133 @@ TEST_SUITE("trainer") {
     CHECK(bit_equal(weights(*straight.model), weights(*finished.model)));
   }
 
+  TEST_CASE("autoresume ignores load_path, load_weights_only and load_ignore_keys: Adam's state continues exactly") {
+    // Composer applies those three to a run's first load only. Kept on a restart,
+    // load_ignore_keys: [state/optimizers/*] would drop Adam's moments and step every time.
+    auto data = blobs(12);
+    TempDir dir;
+    auto pre = make_run(data, "1ep", [&](TrainerOptions& o) { o.save_folder(dir / "pre"); });
+    pre.trainer->fit();
+    const std::string pretrained = dir / "pre/ep1-ba3-rank0.pt";
+    class StopAfterBatches : public Callback {
+     public:
+      explicit StopAfterBatches(int64_t n) : n_(n) {}
+
+     protected:
+      void on_batch_end(State& state, Logger&) override {
+        if (++seen_ == n_) state.request_stop("preempted");
+      }
+
+     private:
+      int64_t n_, seen_ = 0;
+    };
+    for (bool weights_only : {false, true}) {
+      CAPTURE(weights_only);
+      const auto first_load = [&](TrainerOptions& o) {
+        o.load_path(pretrained).load_weights_only(weights_only).load_ignore_keys({"state/optimizers/*"});
+      };
+      const auto options = [&](TrainerOptions& o) {
+        first_load(o);
+        o.save_folder(dir / (weights_only ? "w" : "f")).save_interval("2ba").autoresume(true);
+      };
+      auto first = make_run(data, "4ep", 42, 7, {std::make_shared<StopAfterBatches>(4)}, 4, options);
+      first.trainer->fit();
+      const auto stopped_at = first.trainer->state().timestamp.batch();
+      CHECK(stopped_at == (weights_only ? 4 : 7));
+      auto resumed = make_run(data, "4ep", 42, 7, {}, 4, options);
+      CHECK(resumed.trainer->state().timestamp.batch() == stopped_at);
+      CHECK(!resumed.optimizer->state().empty());
+      CHECK(bit_equal(adam_tensors(*first.optimizer), adam_tensors(*resumed.optimizer)));
+      resumed.trainer->fit();
+      auto straight = make_run(data, "4ep", 42, 7, {}, 4, first_load);
+      straight.trainer->fit();
+      CHECK(bit_equal(weights(*straight.model), weights(*resumed.model)));
+      CHECK(bit_equal(adam_tensors(*straight.optimizer), adam_tensors(*resumed.optimizer)));
+    }
+  }
+
+  TEST_CASE("autoresume keeps the run name its checkpoints carry, and says so when the config names another") {
+    auto data = blobs(12);
+    TempDir dir;
+    class StopAtFirstBatch : public Callback {
+     protected:
+      void on_batch_end(State& state, Logger&) override { state.request_stop("preempted"); }
+    };
+    const auto options = [&](const std::string& name) {
+      return [&, name](TrainerOptions& o) { o.save_folder(dir.path()).autoresume(true).run_name(name); };
+    };
+    auto first = make_run(data, "2ep", 42, 7, {std::make_shared<StopAtFirstBatch>()}, 4, options("original"));
+    first.trainer->fit();
+    {
+      CapturedStderr captured;
+      auto same = make_run(data, "2ep", 42, 7, {}, 4, options("original"));
+      CHECK(captured.text() == "");
+      CHECK(same.trainer->state().run_name == "original");
+    }
+    CapturedStderr captured;
+    auto renamed = make_run(data, "2ep", 42, 7, {}, 4, options("renamed"));
+    const auto text = captured.text();
+    CHECK(renamed.trainer->state().run_name == "original");
+    CHECK(text == "tempo: warning: autoresume continues run 'original' from '" + dir / "ep0-ba1-rank0.pt" +
+                      "'; the config's run_name 'renamed' is not used\n");
+    renamed.trainer->fit();
+    const auto last = read_checkpoint(dir / "latest-rank0.pt");
+    CHECK(last.toGenericDict().at("state").toGenericDict().at("run_name").toStringRef() == "original");
+  }
+
+  TEST_CASE("save and load state pre-hooks edit the checkpoint tree before it is written and before it is applied") {
+    // Accelerate's register_save_state_pre_hook / register_load_state_pre_hook. Here the save hook
+    // stores the model's weights under a wrapper's prefix ("net.") and notes itself in
+    // state/integrations; only with the load hook, which strips the prefix, does the file load.
+    auto data = blobs(12);
+    TempDir dir;
+    const auto rename_model = [](c10::IValue& tree, const std::function<std::string(const std::string&)>& rename) {
+      auto state = tree.toGenericDict().at("state").toGenericDict();
+      auto renamed = new_tree_dict();
+      for (const auto& entry : state.at("model").toGenericDict()) {
+        renamed.insert(rename(entry.key().toStringRef()), entry.value());
+      }
+      state.insert_or_assign("model", renamed);
+    };
+    int saves = 0;
+    auto first = make_run(data, "1ep", [&](TrainerOptions& o) {
+      o.save_folder(dir.path()).register_save_state_pre_hook([&](c10::IValue& tree) {
+        ++saves;
+        rename_model(tree, [](const std::string& key) { return "net." + key; });
+        auto state = tree.toGenericDict().at("state").toGenericDict();
+        if (state.contains("integrations")) state.at("integrations").toGenericDict().insert("hook", "saved by a hook");
+      });
+    });
+    first.trainer->fit();
+    CHECK(saves == 1);
+    const std::string path = dir / "ep1-ba3-rank0.pt";
+    const auto written = read_checkpoint(path).toGenericDict().at("state").toGenericDict();
+    CHECK(written.at("model").toGenericDict().contains("net.fc1.weight"));
+    CHECK_FALSE(written.at("model").toGenericDict().contains("fc1.weight"));
+    CHECK(written.at("integrations").toGenericDict().at("hook").toStringRef() == "saved by a hook");
+
+    CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(path); }),
+                         doctest::Contains("net.fc1.weight"), CheckpointError);
+    std::vector<std::string> seen;
+    auto resumed = make_run(data, "2ep", [&](TrainerOptions& o) {
+      o.load_path(path)
+          .register_load_state_pre_hook([&](c10::IValue&) { seen.push_back("first"); })
+          .register_load_state_pre_hook([&](c10::IValue& tree) {
+            seen.push_back("second");
+            rename_model(tree, [](const std::string& key) { return key.substr(std::string("net.").size()); });
+          });
+    });
+    CHECK(seen == std::vector<std::string>{"first", "second"});
+    CHECK(bit_equal(weights(*first.model), weights(*resumed.model)));
+    CHECK(bit_equal(adam_tensors(*first.optimizer), adam_tensors(*resumed.optimizer)));
+    CHECK(resumed.trainer->state().timestamp.batch() == 3);
+    // Trainer::state_dict() and load_state_dict() go through the same hooks.
+    CHECK(resumed.trainer->state_dict().toGenericDict().at("state").toGenericDict().at("model").toGenericDict().contains(
+        "fc1.weight"));
+    CHECK_NOTHROW(resumed.trainer->load_state_dict(first.trainer->state_dict()));
+    CHECK(seen.size() == 4);
+  }
+
   TEST_CASE("autoresume needs a run name and a save folder") {
     CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [](TrainerOptions& o) { o.run_name("").autoresume(true); }),
                          doctest::Contains("autoresume needs an explicit run_name"), ConfigError);
@@ -165,12 +294,29 @@ TEST_SUITE("trainer") {
     auto wider = make_wider(false);
     CHECK(torch::equal(wider->fc1->weight, first.model->fc1->weight));
 
-    // A full load of a weights-only checkpoint, a missing file, and a file that is not a checkpoint.
+    // A weights-only checkpoint loads as weights only without load_weights_only (Composer), with
+    // one line saying so; then a missing file, and a file that is not a checkpoint.
     auto weights_dir = dir / "w";
     auto weights_run = make_run(data, "1ep", [&](TrainerOptions& o) { o.save_folder(weights_dir).save_weights_only(true); });
     weights_run.trainer->fit();
-    CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(weights_dir + "/ep1-ba3-rank0.pt"); }),
-                         doctest::Contains("set load_weights_only"), CheckpointError);
+    {
+      CapturedStderr captured;
+      auto from_weights = make_run(data, "2ep", 1, 99, {}, 4, [&](TrainerOptions& o) {
+        o.load_path(weights_dir + "/ep1-ba3-rank0.pt");
+      });
+      const auto text = captured.text();
+      CHECK(bit_equal(weights(*weights_run.model), weights(*from_weights.model)));
+      CHECK(from_weights.trainer->state().timestamp.batch() == 0);
+      CHECK(from_weights.optimizer->state().empty());
+      CHECK(text == "tempo: warning: '" + weights_dir + "/ep1-ba3-rank0.pt' is a weights-only checkpoint (saved with "
+                    "save_weights_only): loading only its model weights, as load_weights_only does\n");
+      from_weights.trainer->fit();
+      CHECK(from_weights.trainer->state().timestamp.epoch() == 2);
+    }
+    CHECK_THROWS_WITH_AS(make_run(data, "1ep", [&](TrainerOptions& o) {
+                           o.save_folder(weights_dir).save_weights_only(true).autoresume(true);
+                         }),
+                         doctest::Contains("autoresume needs full checkpoints"), ConfigError);
     CHECK_THROWS_WITH_AS(make_run(data, "2ep", [&](TrainerOptions& o) { o.load_path(dir / "missing.pt"); }),
                          doctest::Contains("missing.pt"), CheckpointError);
     {
