@@ -157,4 +157,22 @@ TEST_SUITE("callbacks") {
     CHECK_FALSE(fs::exists(stale));
     CHECK(fs::exists(live));
   }
+
+  TEST_CASE("checkpoint folder: the folder a latest link needs is made through the run's Env") {
+    struct NoFolders : EnvWrapper {
+      NoFolders() : EnvWrapper(Env::posix()) {}
+      std::vector<std::string> folders;
+      void create_directories(const std::string& path, std::error_code& error) override {
+        folders.push_back(path);
+        error = std::make_error_code(std::errc::permission_denied);
+      }
+    } env;
+    TempDir dir;
+    const auto target = dir / "a.pt";
+    std::ofstream(target) << "x";
+    CHECK_THROWS_WITH_AS(CheckpointFolder::point_latest(target, dir / "links/latest.pt", env),
+                         doctest::Contains("cannot create its folder"), CheckpointError);
+    CHECK(env.folders == std::vector<std::string>{dir / "links"});
+    CHECK_FALSE(fs::exists(dir / "links"));
+  }
 }

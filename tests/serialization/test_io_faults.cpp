@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <string>
 
-#include "callbacks/checkpoint_folder.h"
 #include "errors/error.h"
 #include "serialization/atomic_file.h"
 #include "serialization/checkpoint_file.h"
@@ -139,11 +138,10 @@ TEST_SUITE("serialization") {
     CHECK(env.warnings == std::vector<std::string>{"kept, not printed"});
   }
 
-  TEST_CASE("without hard links the copy goes through the Env, and so does the folder a latest link needs") {
+  TEST_CASE("without hard links the copy goes through the Env") {
     struct NoHardLinks : EnvWrapper {
       NoHardLinks() : EnvWrapper(Env::posix()) {}
       int copies = 0;
-      std::vector<std::string> folders;
       int link(const char*, const char*) override {
         errno = EXDEV;  // another file system
         return -1;
@@ -152,10 +150,6 @@ TEST_SUITE("serialization") {
         ++copies;
         EnvWrapper::copy_file(from, to, error);
       }
-      void create_directories(const std::string& path, std::error_code& error) override {
-        folders.push_back(path);
-        error = std::make_error_code(std::errc::permission_denied);
-      }
     } env;
     ScratchFolder folder;
     write_checkpoint(sample_tree(), folder.file("a.pt"), {}, env);
@@ -163,9 +157,5 @@ TEST_SUITE("serialization") {
     CHECK(env.copies == 1);
     CHECK(read_bytes(folder.file("best.pt")) == read_bytes(folder.file("a.pt")));
     CHECK_FALSE(std::filesystem::is_symlink(folder.file("best.pt")));
-    CHECK_THROWS_WITH_AS(CheckpointFolder::point_latest(folder.file("a.pt"), folder.file("links/latest.pt"), env),
-                         doctest::Contains("cannot create its folder"), CheckpointError);
-    CHECK(env.folders == std::vector<std::string>{folder.file("links")});
-    CHECK_FALSE(std::filesystem::exists(folder.file("links")));
   }
 }
