@@ -71,7 +71,7 @@ Field<O> scale_warmup_key(bool& (O::*member)() noexcept) {
 }
 
 // Adds the scheduler S under `name`: its schema and its builder both come from `description`, the
-// defaults from `defaults` (a struct whose required members hold placeholders the config replaces).
+// defaults from `defaults` (a struct whose required members hold stand-ins the config replaces).
 template <typename S, typename O>
 void add(Registry& r, const std::string& name, Description<O> description, O defaults) {
   if (r.schedulers.contains(name)) return;
@@ -85,7 +85,7 @@ void add(Registry& r, const std::string& name, Description<O> description, O def
   }, std::move(schema));
 }
 
-// A placeholder for a required time; never used, as resolution fails without the key.
+// A stand-in for a required time; never used, as resolution fails without the key.
 const Time kRequired(0, TimeUnit::BATCH);
 
 }  // namespace

@@ -277,7 +277,7 @@ Field<Options> field_by(std::string key, Value<T> value, std::function<void(Opti
 }
 
 // `f` as a required key: the schema gives it no default (the struct's constructor takes it, and
-// what the defaults object holds there is a placeholder).
+// what the defaults object holds there is only a stand-in).
 template <typename Options>
 Field<Options> required(Field<Options> f) {
   f.write = [](const Options&) { return std::string(); };

@@ -553,12 +553,8 @@ void Trainer::eval_loop(Evaluator& evaluator) {
     std::optional<BatchPrefetcher> prefetcher;
     if (loader.options().prefetch()) prefetcher.emplace(loader);
     for (int64_t k = 0; k < num_batches; ++k) {
-      // A stop signal ends the evaluation at its next batch: a preempted job has seconds, and the
-      // checkpoint comes first.
-      if (signal_pending()) {
-        interrupted = true;
-        break;
-      }
+      // A stop signal ends the evaluation at its next batch: a preempted job has seconds.
+      if ((interrupted = signal_pending())) break;
       engine_->run_event(Event::EVAL_BATCH_START);
       std::optional<std::pair<int64_t, int64_t>> next;
       if (k + 1 < num_batches) next = std::make_pair(int64_t{0}, k + 1);
