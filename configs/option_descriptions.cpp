@@ -249,6 +249,12 @@ const Description<TrainerOptions>& trainer_description() {
                          }),
                          int64_t{0}),
                "Samples per microbatch: each batch is split and its gradients accumulated; unset or 0: the whole batch"),
+      field_of("gradient_accumulation_steps", &O::gradient_accumulation_steps,
+               value_of<int64_t>([](const int64_t& v) {
+                 return v >= 1 ? "" : fmt::format("expected a number of loader batches >= 1, got {}", v);
+               }),
+               "Loader batches per optimizer step (Accelerate's): their gradients are accumulated and the optimizer, "
+               "the schedulers and the batch count step once"),
       field_of("clipping_type", &O::clipping_type,
                choice_of<ClippingType>({ClippingType::NONE, ClippingType::NORM, ClippingType::VALUE, ClippingType::ADAPTIVE}),
                "Gradient clipping, Composer's GradientClipping: none, norm, value or adaptive"),

@@ -1,6 +1,7 @@
 #include "data/batch.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "errors/error.h"
@@ -22,6 +23,35 @@ Batch Batch::narrow(int64_t start, int64_t length) const {
   }
   auto slice = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, length) : t; };
   return Batch{slice(input), slice(target)};
+}
+
+Batch Batch::cat(const std::vector<Batch>& parts) {
+  if (parts.empty()) throw DataError("Batch::cat: no batches to join");
+  if (parts.size() == 1) return parts[0];
+  auto join = [&](at::Tensor Batch::*member, const char* what) {
+    const at::Tensor& first = parts[0].*member;
+    std::vector<at::Tensor> tensors;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const at::Tensor& t = parts[i].*member;
+      if (t.defined() != first.defined() || (t.defined() && (t.dim() != first.dim() || t.dim() == 0 ||
+                                                             t.sizes().slice(1) != first.sizes().slice(1) ||
+                                                             t.scalar_type() != first.scalar_type() ||
+                                                             t.device() != first.device()))) {
+        auto describe = [](const at::Tensor& x) {
+          return x.defined() ? fmt::format("{} {} on {}", fmt::join(x.sizes(), "x"), c10::toString(x.scalar_type()),
+                                           x.device().str())
+                             : std::string("none");
+        };
+        throw DataError(fmt::format(
+            "cannot join loader batches into one step: batch 0's {} is {} but batch {}'s is {} (the batches "
+            "accumulated into one optimizer step must agree in everything but the number of samples)",
+            what, describe(first), i, describe(t)));
+      }
+      if (t.defined()) tensors.push_back(t);
+    }
+    return first.defined() ? torch::cat(tensors) : first;
+  };
+  return Batch{join(&Batch::input, "input"), join(&Batch::target, "target")};
 }
 
 }  // namespace tempo

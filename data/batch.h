@@ -9,6 +9,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace tempo {
 
@@ -26,6 +27,12 @@ struct Batch {
   // the trainer's microbatches. Throws DataError unless 0 <= start, 0 < length and
   // start + length <= size().
   Batch narrow(int64_t start, int64_t length) const;
+
+  // The samples of `parts` one after the other, as one batch (a copy; `parts[0]` itself when
+  // there is one part), as the trainer's gradient accumulation over loader batches. Throws
+  // DataError when `parts` is empty, or when parts' inputs or targets differ in anything but
+  // their first dimension (shape beyond it, dtype, device), naming the parts.
+  static Batch cat(const std::vector<Batch>& parts);
 };
 
 }  // namespace tempo

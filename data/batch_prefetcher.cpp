@@ -77,4 +77,24 @@ Batch BatchPrefetcher::get(int64_t epoch, int64_t batch_in_epoch,
   return batch;
 }
 
+Batch fetch_batches(const DataLoader& loader, BatchPrefetcher* prefetcher, int64_t epoch, int64_t first, int64_t end,
+                    bool ends_run, std::vector<int64_t>& sizes) {
+  const int64_t loader_batches = loader.num_batches();
+  std::vector<Batch> parts;
+  for (int64_t j = first; j < end; ++j) {
+    if (!prefetcher) {
+      parts.push_back(loader.batch(epoch, j));
+    } else {
+      // The batch after this one, unless this one ends the run (a batch prepared for nothing
+      // costs a custom dataset's full get_batch).
+      std::optional<std::pair<int64_t, int64_t>> next =
+          j + 1 < loader_batches ? std::make_pair(epoch, j + 1) : std::make_pair(epoch + 1, int64_t{0});
+      if (ends_run && j + 1 == end) next.reset();
+      parts.push_back(prefetcher->get(epoch, j, next));
+    }
+    sizes.push_back(parts.back().size());
+  }
+  return Batch::cat(parts);
+}
+
 }  // namespace tempo

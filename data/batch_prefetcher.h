@@ -16,6 +16,7 @@
 #include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "data/batch.h"
 
@@ -54,5 +55,13 @@ class BatchPrefetcher {
   int64_t hits_ = 0;
   std::thread worker_;
 };
+
+// Loader batches [first, end) of `epoch` (first < end <= loader.num_batches()) joined into one
+// Batch (Batch::cat), as the trainer's step of accumulated loader batches; their sizes are
+// appended to `sizes`. Through `prefetcher` when not null, which then prepares the loader's batch
+// after `end - 1` (the next epoch's first after the last) unless `ends_run`. Throws what
+// loader.batch() and Batch::cat throw.
+Batch fetch_batches(const DataLoader& loader, BatchPrefetcher* prefetcher, int64_t epoch, int64_t first, int64_t end,
+                    bool ends_run, std::vector<int64_t>& sizes);
 
 }  // namespace tempo

@@ -100,7 +100,11 @@ bool State::training_complete() const {
   return stop_requested_ || (max_duration && elapsed_fraction() >= 1.0);
 }
 
-int64_t State::dataloader_len() const { return train_dataloader ? train_dataloader->num_batches() : 0; }
+int64_t State::dataloader_len() const {
+  if (!train_dataloader) return 0;
+  const int64_t n = std::max<int64_t>(gradient_accumulation_steps, 1);
+  return (train_dataloader->num_batches() + n - 1) / n;
+}
 
 c10::IValue State::state_dict() const {
   auto dict = new_tree_dict();
@@ -147,6 +151,8 @@ c10::IValue State::state_dict() const {
     train.insert("seed", static_cast<int64_t>(train_dataloader->seed()));
     train.insert("epoch", timestamp.epoch());
     train.insert("batch_in_epoch", timestamp.batch_in_epoch());
+    // The loader's position in the epoch is batch_in_epoch steps of this many loader batches.
+    train.insert("gradient_accumulation_steps", gradient_accumulation_steps);
     dataset_state.insert("train", train);
   }
   dict.insert("dataset_state", dataset_state);
@@ -268,6 +274,23 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
       auto train_state = tree_dict(tree_at(dataset_state, "train", "state/dataset_state"), path);
       auto data_seed = static_cast<uint64_t>(tree_int(train_state, "seed", path));
       apply.push_back([this, data_seed] { train_dataloader->set_seed(data_seed); });
+      // Resuming mid-epoch with another number of loader batches per step would start the
+      // epoch's rest at another loader batch: samples skipped or trained twice.
+      if (tree_has(train_state, "gradient_accumulation_steps") && tree_has(dict, "timestamp")) {
+        const int64_t saved_steps = tree_int(train_state, "gradient_accumulation_steps", path);
+        const auto saved_time = timestamp_from_tree(tree_at(dict, "timestamp", root), "state/timestamp");
+        const int64_t loader_batches = train_dataloader->num_batches();
+        auto position = [&](int64_t steps) { return std::min(saved_time.batch_in_epoch() * steps, loader_batches); };
+        if (position(saved_steps) != position(gradient_accumulation_steps)) {
+          throw CheckpointError(fmt::format(
+              "{}: the checkpoint stopped {} steps into epoch {} with gradient_accumulation_steps {}, but this run has "
+              "{}, which would resume the epoch at another loader batch (samples skipped or trained twice): resume "
+              "with gradient_accumulation_steps {}, or from a checkpoint taken between epochs (batch_in_epoch 0, as a "
+              "save_interval in ep saves them)",
+              path, saved_time.batch_in_epoch(), saved_time.epoch(), saved_steps, gradient_accumulation_steps,
+              saved_steps));
+        }
+      }
     }
   }
 

@@ -91,6 +91,9 @@ class State {
   // Samples per microbatch: each batch is split and its gradients accumulated; 0: the whole
   // batch at once (Composer's device_train_microbatch_size).
   int64_t device_train_microbatch_size = 0;
+  // Loader batches per optimizer step (TrainerOptions::gradient_accumulation_steps); a batch of
+  // the timestamp is one step of up to this many loader batches.
+  int64_t gradient_accumulation_steps = 1;
   // Dynamic loss scaling (amp_fp16, or TrainerOptions::grad_scaler); null: none. Saved under
   // state/scaler as {"GradScaler": PyTorch's GradScaler.state_dict()}, Composer's layout.
   std::shared_ptr<GradScaler> scaler;
@@ -141,7 +144,9 @@ class State {
   double elapsed_fraction() const;
   // max_duration reached, or a stop requested: the moment for end-of-training work.
   bool training_complete() const;
-  // Batches in one training epoch on this rank; 0 without a train dataloader.
+  // Batches (optimizer steps) in one training epoch on this rank: the train loader's batches
+  // grouped by gradient_accumulation_steps, the last group possibly short; 0 without a train
+  // dataloader.
   int64_t dataloader_len() const;
 
   c10::IValue state_dict() const;

@@ -6,7 +6,9 @@
 #include <filesystem>
 
 #include "errors/error.h"
+#include "callbacks/logger.h"
 #include "state/state.h"
+#include "state/tree.h"
 #include "serialization/checkpoint_file.h"
 #include "serialization/weights_file.h"
 
@@ -37,5 +39,18 @@ std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state
   }
   return std::nullopt;
 }
+
+void restore_run_name(State& state, Logger& logger, const c10::IValue& tree, const std::string& path) {
+  if (!tree.isGenericDict() || !tree_has(tree.toGenericDict(), "state")) return;
+  const auto saved = tree_dict(tree_at(tree.toGenericDict(), "state", ""), "state");
+  if (!tree_has(saved, "run_name")) return;
+  const auto name = tree_string(saved, "run_name", "state");
+  if (name.empty() || name == state.run_name) return;
+  state.env->warn(fmt::format("autoresume continues run '{}' from '{}'; the config's run_name '{}' is not used", name,
+                              path, state.run_name));
+  state.run_name = name;
+  logger.log_hyperparameters({{"run_name", state.run_name}});
+}
+
 
 }  // namespace tempo

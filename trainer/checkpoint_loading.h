@@ -17,6 +17,7 @@
 
 namespace tempo {
 
+class Logger;
 class State;
 
 // Told how far the read of `path` is (see CheckpointProgressFn).
@@ -36,5 +37,11 @@ struct AutoresumeCandidate {
 // is none.
 std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const CheckpointFolder& folder,
                                                              const LoadProgressFn& progress = {});
+
+// After an autoresume (Composer keeps state/run_name with the rest of the state): the run goes on
+// under the name its checkpoint `tree`, read from `path`, carries, logged as the run_name
+// hyperparameter; a save_folder without {run_name} lets the config name another, which is then
+// not used, with a warning through state.env.
+void restore_run_name(State& state, Logger& logger, const c10::IValue& tree, const std::string& path);
 
 }  // namespace tempo

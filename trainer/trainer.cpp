@@ -33,21 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// After an autoresume (Composer keeps state/run_name with the rest of the state): the run goes on
-// under the name its checkpoint `tree`, read from `path`, carries; a save_folder without
-// {run_name} lets the config name another, which is then not used, with a warning.
-void restore_run_name(State& state, Logger& logger, const c10::IValue& tree, const std::string& path) {
-  if (!tree.isGenericDict() || !tree_has(tree.toGenericDict(), "state")) return;
-  const auto saved = tree_dict(tree_at(tree.toGenericDict(), "state", ""), "state");
-  if (!tree_has(saved, "run_name")) return;
-  const auto name = tree_string(saved, "run_name", "state");
-  if (name.empty() || name == state.run_name) return;
-  state.env->warn(fmt::format("autoresume continues run '{}' from '{}'; the config's run_name '{}' is not used", name,
-                              path, state.run_name));
-  state.run_name = name;
-  logger.log_hyperparameters({{"run_name", state.run_name}});
-}
-
 std::string default_run_name() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   std::random_device random;
@@ -117,6 +102,11 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                   options_.device_train_microbatch_size()));
   }
   state.device_train_microbatch_size = options_.device_train_microbatch_size();
+  if (options_.gradient_accumulation_steps() < 1) {
+    throw ConfigError(fmt::format("gradient_accumulation_steps must be >= 1 (loader batches per optimizer step), got {}",
+                                  options_.gradient_accumulation_steps()));
+  }
+  state.gradient_accumulation_steps = options_.gradient_accumulation_steps();
   if (options_.clipping_type() != ClippingType::NONE && !(options_.clipping_threshold() > 0.0)) {
     throw ConfigError(fmt::format("clipping_threshold must be > 0 with clipping_type {}, got {}",
                                   to_string(options_.clipping_type()), options_.clipping_threshold()));
@@ -341,7 +331,7 @@ void Trainer::train_loop() {
       logger_->log_metrics({{"time/epoch", static_cast<double>(state.timestamp.epoch())}});
     }
 
-    const int64_t num_batches = loader.num_batches();
+    const int64_t num_batches = state.dataloader_len();  // optimizer steps
     bool finished_epoch_early = false;
     while (true) {
       engine_->run_event(Event::BEFORE_DATALOADER);
@@ -407,26 +397,33 @@ void Trainer::train_loop() {
   // A preempted job has seconds left: no final evaluation, also for a signal during FIT_END (the
   // savers hold the last batch already: training was over or stopped).
   poll_stop_signal();
-  if (stopped_by_signal_ == 0) run_evaluators(Event::FIT_END);
+  if (stopped_by_signal_ == 0) {
+    run_evaluators(Event::FIT_END);
+  } else if (state.elapsed_fraction() >= 1.0) {
+    // The signal stopped nothing: training had reached max_duration and its checkpoint is written,
+    // so the run is reported complete (not stopped: exit 0, not 143), without the final evaluation.
+    state.env->warn(fmt::format("{} arrived after run '{}' reached max_duration {}: the run is complete; its final "
+                                "evaluation is skipped", signal_name(stopped_by_signal_), state.run_name,
+                                to_string(*state.max_duration)));
+    stopped_by_signal_ = 0;
+  }
 }
 
-Batch Trainer::next_train_batch(BatchPrefetcher* prefetcher, int64_t num_batches) const {
+Batch Trainer::next_train_batch(BatchPrefetcher* prefetcher, int64_t num_batches) {
   const auto& state = *state_;
   const int64_t epoch = state.timestamp.epoch();
   const int64_t k = state.timestamp.batch_in_epoch();
-  if (!prefetcher) return state.train_dataloader->batch(epoch, k);
-  // The batch after this one, unless this one ends the run (a batch prepared for nothing costs a
-  // custom dataset's full get_batch).
-  std::optional<std::pair<int64_t, int64_t>> next =
-      k + 1 < num_batches ? std::make_pair(epoch, k + 1) : std::make_pair(epoch + 1, int64_t{0});
+  bool last_step = false;  // whether this step ends the run
   if (state.max_duration) {
     const auto& max = *state.max_duration;
-    if ((max.unit() == TimeUnit::BATCH && state.timestamp.batch() + 1 >= max.count()) ||
-        (max.unit() == TimeUnit::EPOCH && k + 1 >= num_batches && epoch + 1 >= max.count())) {
-      next.reset();
-    }
+    last_step = (max.unit() == TimeUnit::BATCH && state.timestamp.batch() + 1 >= max.count()) ||
+                (max.unit() == TimeUnit::EPOCH && k + 1 >= num_batches && epoch + 1 >= max.count());
   }
-  return prefetcher->get(epoch, k, next);
+  // Step k of the epoch is loader batches [k * N, min((k + 1) * N, loader batches)).
+  const int64_t n = state.gradient_accumulation_steps;
+  step_parts_.clear();
+  return fetch_batches(*state.train_dataloader, prefetcher, epoch, k * n,
+                       std::min(k * n + n, state.train_dataloader->num_batches()), last_step, step_parts_);
 }
 
 void Trainer::zero_grads() {
@@ -440,7 +437,7 @@ void Trainer::train_batch() {
   engine_->run_event(Event::BEFORE_TRAIN_BATCH);
   zero_grads();
   const int64_t microbatch_size = state.device_train_microbatch_size;
-  if (microbatch_size > 0 && microbatch_size < state.batch.size()) {
+  if (step_parts_.size() > 1 || (microbatch_size > 0 && microbatch_size < state.batch.size())) {
     train_microbatches();
   } else {
     state.loss = train_microbatch(1.0);
@@ -507,13 +504,21 @@ void Trainer::train_microbatches() {
   at::Tensor total_loss;
   std::vector<at::Tensor> outputs;
   bool concatenable = true;
-  for (int64_t start = 0; start < batch_size; start += microbatch_size) {
-    const int64_t length = std::min(microbatch_size, batch_size - start);
-    state.batch = batch.narrow(start, length);
-    const auto loss = train_microbatch(static_cast<double>(length) / static_cast<double>(batch_size));
-    total_loss = total_loss.defined() ? total_loss + loss : loss;
-    outputs.push_back(state.outputs.detach());
-    concatenable = concatenable && outputs.back().dim() > 0 && outputs.back().size(0) == length;
+  // Each loader batch of the step (one unless gradients accumulate over loader batches), split
+  // into microbatches of microbatch_size when that is set.
+  const auto parts = step_parts_.empty() ? std::vector<int64_t>{batch_size} : step_parts_;
+  int64_t offset = 0;
+  for (const int64_t part : parts) {
+    const int64_t piece = microbatch_size > 0 ? microbatch_size : part;
+    for (int64_t start = 0; start < part; start += piece) {
+      const int64_t length = std::min(piece, part - start);
+      state.batch = batch.narrow(offset + start, length);
+      const auto loss = train_microbatch(static_cast<double>(length) / static_cast<double>(batch_size));
+      total_loss = total_loss.defined() ? total_loss + loss : loss;
+      outputs.push_back(state.outputs.detach());
+      concatenable = concatenable && outputs.back().dim() > 0 && outputs.back().size(0) == length;
+    }
+    offset += part;
   }
   state.batch = batch;
   state.loss = total_loss;

@@ -16,6 +16,9 @@
 //   seconds), and each CheckpointSaver writes the batch in FIT_END.
 //   An evaluation is EVAL_BEFORE_ALL, per evaluator EVAL_START, per batch EVAL_BATCH_START,
 //   EVAL_BEFORE_FORWARD, EVAL_AFTER_FORWARD, EVAL_BATCH_END, then EVAL_END; EVAL_AFTER_ALL.
+// With gradient_accumulation_steps N, a batch is one optimizer step of N loader batches (fewer at
+// an epoch's end), joined into state.batch, and the microbatch events run per loader batch (per
+// microbatch of it with device_train_microbatch_size).
 // Training that stops mid-epoch (max_duration in batches, or a stop request) fires no
 // EPOCH_END. All loop counters live in state().timestamp, so fit() can start at any batch.
 // Metrics (Composer's): state().train_metrics are reset after BATCH_START, updated from the
@@ -90,13 +93,16 @@ class Trainer {
   // Forward, loss and backward of state.batch, its loss weighted by `fraction` of the batch's
   // samples; returns that weighted loss, detached.
   at::Tensor train_microbatch(double fraction);
-  // Splits state.batch into microbatches of device_train_microbatch_size and trains each.
+  // Splits state.batch into its loader batches (step_parts_) and those into microbatches of
+  // device_train_microbatch_size, and trains each, weighted by its share of the step's samples.
   void train_microbatches();
   void run_evaluators(Event event);
   void eval_loop(Evaluator& evaluator);
   void zero_grads();
-  // The train loader's batch at state.timestamp, through the prefetcher when there is one.
-  Batch next_train_batch(BatchPrefetcher* prefetcher, int64_t num_batches) const;
+  // The step's batch at state.timestamp (its gradient_accumulation_steps loader batches joined,
+  // their sizes in step_parts_), through the prefetcher when there is one; num_batches: steps in
+  // the epoch.
+  Batch next_train_batch(BatchPrefetcher* prefetcher, int64_t num_batches);
   // Reads load_path or the autoresume checkpoint into the State; returns the generator states
   // to restore once the trainer has reseeded.
   c10::IValue load_initial_checkpoint();
@@ -115,6 +121,7 @@ class Trainer {
   std::vector<IntervalPredicate> eval_schedules_;
   std::shared_ptr<CheckpointSaver> checkpoint_saver_;
   std::string resumed_from_;
+  std::vector<int64_t> step_parts_;  // samples of each loader batch in the current step
   bool fitted_ = false;
   int stopped_by_signal_ = 0;
 };

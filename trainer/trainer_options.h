@@ -75,6 +75,15 @@ struct TrainerOptions {
   // Samples per microbatch (Composer's name): each batch is split into microbatches whose
   // scaled losses' gradients add up to the whole batch's. 0: the whole batch at once.
   TORCH_ARG(int64_t, device_train_microbatch_size) = 0;
+  // Loader batches per optimizer step (Accelerate's gradient_accumulation_steps), >= 1: the
+  // gradients of N consecutive loader batches are accumulated, each weighted by its share of the
+  // step's samples (1/N for equal batches: Accelerate divides each loss by N), and the optimizer
+  // and schedulers step once. tempo's batch is the optimizer step, as Composer's and as the steps
+  // Accelerate's examples count: state.timestamp's batch, ba durations and intervals, {batch} in
+  // file names and dataloader_len() count steps, and its samples are the step's. An epoch's last
+  // step takes the loader batches left (Accelerate syncs at the end of the dataloader), so no step
+  // spans two epochs. device_train_microbatch_size then splits each loader batch.
+  TORCH_ARG(int64_t, gradient_accumulation_steps) = 1;
   // Composer's GradientClipping (trainer/gradient_clipping.h); clipping_threshold must be > 0
   // unless clipping_type is NONE.
   TORCH_ARG(ClippingType, clipping_type) = ClippingType::NONE;

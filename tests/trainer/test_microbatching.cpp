@@ -1,7 +1,12 @@
 // Gradient accumulation (device_train_microbatch_size): the microbatches' gradients add up to the
 // whole batch's, the events fire per microbatch as in Composer, and state is whole again after.
+// Accumulation over loader batches (gradient_accumulation_steps, Accelerate's): N loader batches
+// are one step, counted, scheduled and resumed as one batch.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
+#include "optim/schedulers.h"
 #include "support/fixtures.h"
 
 using namespace tempo;
@@ -78,9 +83,137 @@ SgdRun sgd_run(int64_t samples, int64_t batch_size, int64_t microbatch_size, con
   return run;
 }
 
+// A run over 23 samples (shuffled, fixed data seed) with SGD and a linear lr schedule over
+// `duration`: `batch_size` samples per loader batch, `steps` loader batches per optimizer step.
+SgdRun accumulating_run(int64_t batch_size, int64_t steps, int64_t microbatch_size, const std::string& duration,
+                        std::vector<std::shared_ptr<Callback>> callbacks = {}) {
+  torch::manual_seed(3);
+  SgdRun run;
+  run.model = std::make_shared<TinyNet>(8, 0.0);
+  auto optimizer = std::make_shared<torch::optim::SGD>(run.model->parameters(), torch::optim::SGDOptions(0.1));
+  run.trainer = std::make_unique<Trainer>(
+      TrainerOptions()
+          .model(run.model)
+          .train_dataloader(loader(blobs(23), batch_size, true))
+          .optimizers({optimizer})
+          .schedulers({std::make_shared<LinearScheduler>(LinearSchedulerOptions().alpha_f(0.1))})
+          .callbacks(std::move(callbacks))
+          .max_duration(duration)
+          .device_train_microbatch_size(microbatch_size)
+          .gradient_accumulation_steps(steps)
+          .seed(11));
+  return run;
+}
+
 }  // namespace
 
 TEST_SUITE("trainer") {
+  TEST_CASE("gradient_accumulation_steps N over loader batches of B trains as batches of N*B in microbatches of B, bit for bit") {
+    // 23 samples: loader batches of 5 are grouped (5,5) (5,5) (3); batches of 10 are 10, 10, 3, split
+    // into microbatches of 5: the same samples, weights, summation order and optimizer steps.
+    auto accumulated = accumulating_run(5, 2, 0, "3ep");
+    auto microbatched = accumulating_run(10, 1, 5, "3ep");
+    CHECK(accumulated.trainer->state().dataloader_len() == 3);
+    accumulated.trainer->fit();
+    microbatched.trainer->fit();
+    const auto& t = accumulated.trainer->state().timestamp;
+    CHECK(t.batch() == 9);  // steps, not loader batches (15)
+    CHECK(t.sample() == 69);
+    CHECK(t.epoch() == 3);
+    CHECK(bit_equal(weights(*accumulated.model), weights(*microbatched.model)));
+    // The schedule counted optimizer steps: both end at the same learning rate.
+    CHECK(accumulated.trainer->state().optimizers[0]->param_groups()[0].options().get_lr() ==
+          microbatched.trainer->state().optimizers[0]->param_groups()[0].options().get_lr());
+  }
+
+  TEST_CASE("an accumulated step fires the batch events once and the microbatch events per loader batch") {
+    auto recorder = std::make_shared<BatchSizeRecorder>();
+    auto run = accumulating_run(5, 3, 0, "1ba", {recorder});
+    run.trainer->fit();
+    std::vector<std::string> expected = {"after_dataloader:15", "batch_start:15", "before_train_batch:15"};
+    for (int part = 0; part < 3; ++part) {
+      for (const char* event : {"before_forward", "after_forward", "before_loss", "after_loss", "before_backward",
+                                "after_backward"}) {
+        expected.push_back(std::string(event) + ":5");
+      }
+    }
+    expected.push_back("after_train_batch:15");
+    expected.push_back("batch_end:15");
+    const auto& seen = recorder->seen;
+    auto first = std::find(seen.begin(), seen.end(), "after_dataloader:15");
+    REQUIRE(seen.end() - first >= static_cast<long>(expected.size()));
+    CHECK(std::vector<std::string>(first, first + static_cast<long>(expected.size())) == expected);
+    CHECK(recorder->outputs_rows == std::vector<int64_t>{15});
+    // With device_train_microbatch_size each loader batch is split further: 5 -> 2+2+1, three times.
+    auto split = std::make_shared<BatchSizeRecorder>();
+    accumulating_run(5, 3, 2, "1ba", {split}).trainer->fit();
+    CHECK(std::count(split->seen.begin(), split->seen.end(), "before_forward:2") == 6);
+    CHECK(std::count(split->seen.begin(), split->seen.end(), "before_forward:1") == 3);
+  }
+
+  TEST_CASE("a checkpoint between accumulated steps resumes mid-epoch bit-exactly, with dropout") {
+    // 50 samples in loader batches of 4: 13 per epoch, grouped by 3 into 5 steps (3,3,3,3,1).
+    auto data = blobs(50);
+    TempDir dir;
+    auto accumulate = [](TrainerOptions& o) { o.gradient_accumulation_steps(3); };
+    {
+      auto first = make_run(data, "7ba", [&](TrainerOptions& o) {
+        accumulate(o);
+        o.save_folder(dir.path()).save_interval("1ba");
+      });
+      CHECK(first.trainer->state().dataloader_len() == 5);
+      first.trainer->fit();
+    }
+    REQUIRE(std::filesystem::exists(dir / "ep1-ba7-rank0.pt"));  // step 2 of epoch 1: loader batch 6 next
+    auto full_losses = std::make_shared<LossRecorder>();
+    auto full = make_run(data, "3ep", 42, 7, {full_losses}, 4, accumulate);
+    full.trainer->fit();
+    auto resumed_losses = std::make_shared<LossRecorder>();
+    auto resumed = make_run(data, "3ep", 5, 99, {resumed_losses}, 4, [&](TrainerOptions& o) {
+      accumulate(o);
+      o.load_path(dir / "ep1-ba7-rank0.pt");
+    });
+    CHECK(resumed.trainer->state().timestamp.batch_in_epoch() == 2);
+    resumed.trainer->fit();
+    CHECK(full.trainer->state().timestamp.batch() == 15);
+    CHECK(full.trainer->state().timestamp.sample() == 150);
+    CHECK(bit_equal(weights(*full.model), weights(*resumed.model)));
+    CHECK(bit_equal(adam_tensors(*full.optimizer), adam_tensors(*resumed.optimizer)));
+    REQUIRE(resumed_losses->losses.size() == 8);
+    for (const auto& [batch, loss] : resumed_losses->losses) CHECK(full_losses->losses.at(batch) == loss);
+
+    // Another N mid-epoch would resume at another loader batch: refused, naming both.
+    CHECK_THROWS_WITH_AS(make_run(data, "3ep", [&](TrainerOptions& o) {
+                           o.gradient_accumulation_steps(2).load_path(dir / "ep1-ba7-rank0.pt");
+                         }),
+                         doctest::Contains("stopped 2 steps into epoch 1 with gradient_accumulation_steps 3, but this "
+                                           "run has 2"),
+                         CheckpointError);
+    // The last step's checkpoint (before EPOCH_END) counts its steps too: refused as well.
+    CHECK_THROWS_AS(make_run(data, "3ep", [&](TrainerOptions& o) {
+                      o.gradient_accumulation_steps(2).load_path(dir / "ep0-ba5-rank0.pt");
+                    }),
+                    CheckpointError);
+    // Between epochs any N fits.
+    TempDir epochs;
+    make_run(data, "1ep", [&](TrainerOptions& o) {
+      accumulate(o);
+      o.save_folder(epochs.path()).save_interval("1ep");
+    }).trainer->fit();
+    auto changed = make_run(data, "2ep", [&](TrainerOptions& o) {
+      o.gradient_accumulation_steps(2).load_path(epochs / "ep1-ba5-rank0.pt");
+    });
+    CHECK(changed.trainer->state().timestamp.batch_in_epoch() == 0);
+    changed.trainer->fit();
+    CHECK(changed.trainer->state().timestamp.batch() == 12);  // 5 steps of 3, then 7 of 2
+  }
+
+  TEST_CASE("gradient_accumulation_steps below 1 is refused") {
+    CHECK_THROWS_WITH_AS(accumulating_run(5, 0, 0, "1ba"),
+                         "gradient_accumulation_steps must be >= 1 (loader batches per optimizer step), got 0",
+                         ConfigError);
+  }
+
   TEST_CASE("accumulated microbatch gradients equal the whole batch's within float rounding (uneven split 4+4+2)") {
     auto whole_grads = std::make_shared<GradRecorder>();
     auto whole = sgd_run(20, 10, 0, "2ba", {whole_grads});
