@@ -43,6 +43,26 @@ std::vector<std::string> split_pattern(const std::string& pattern) {
   return parts;
 }
 
+// A name rendered once at construction (for a sample run at its start), so that a pattern whose
+// own text leaves the folder or names no file is refused before anything is written.
+void check_rendered(const std::string& name, const std::string& pattern, const std::string& option) {
+  const fs::path path(name);
+  if (name.empty() || name.back() == '/' || path.filename() == "." || path.filename() == "..") {
+    throw ConfigError(fmt::format("{} '{}' gives '{}', which names a folder, not a checkpoint file; end it in a file "
+                                  "name, e.g. ep{{epoch}}-ba{{batch}}-rank{{rank}}.pt", option, pattern, name));
+  }
+  for (const auto& part : path) {
+    if (part == "..") {
+      throw ConfigError(fmt::format("{} '{}' gives '{}', whose '..' would leave the save folder", option, pattern, name));
+    }
+    // NAME_MAX on Linux file systems; the numbers of a later save only make it longer.
+    if (part.string().size() > 255) {
+      throw ConfigError(fmt::format("{} '{}' gives a name of {} bytes; a file or folder name has at most 255", option,
+                                    pattern, part.string().size()));
+    }
+  }
+}
+
 std::string join(const std::vector<std::string>& parts, size_t from, const std::string& last) {
   std::string joined;
   for (size_t i = from; i < parts.size(); ++i) {
@@ -87,6 +107,22 @@ CheckpointFolder::CheckpointFolder(std::string folder, std::string filename, std
   while (fixed_parts_ < folder_parts_.size() && !folder_parts_[fixed_parts_].varies_during_run()) ++fixed_parts_;
   below_root_.emplace(join(parts, fixed_parts_, filename), "save_filename");
   if (!latest_filename.empty()) latest_below_root_.emplace(join(parts, fixed_parts_, latest_filename), "save_latest_filename");
+  State sample;  // a run at its start, as the first save would see it, but for the numbers
+  sample.run_name = "run";
+  check_rendered(filename_.format(sample), filename, "save_filename");
+  if (!latest_filename.empty()) {
+    check_rendered(latest_filename_.format(sample), latest_filename, "save_latest_filename");
+    if (!latest_filename_.varies_during_run() && !filename_.varies_during_run() &&
+        latest_filename_.format(sample) == filename_.format(sample)) {
+      throw ConfigError(fmt::format("save_latest_filename '{}' is also save_filename: the latest link would replace "
+                                    "the checkpoint it points at; give them different names", latest_filename));
+    }
+  }
+}
+
+bool CheckpointFolder::varies_during_run() const {
+  return filename_.varies_during_run() ||
+         std::any_of(folder_parts_.begin(), folder_parts_.end(), [](const NameFormat& f) { return f.varies_during_run(); });
 }
 
 std::string CheckpointFolder::folder(const State& state) const { return folder_.format(state); }

@@ -47,7 +47,9 @@ class CheckpointFolder {
   };
 
   // Requires: folder and filename non-empty, filename and latest_filename relative ("" for
-  // latest_filename: no link). Throws ConfigError naming save_folder/save_filename/... otherwise.
+  // latest_filename: no link), each rendering (once, here, for a run at its start) to a file
+  // name without a ".." part, and latest_filename not the same constant name as filename.
+  // Throws ConfigError naming save_folder/save_filename/... otherwise.
   CheckpointFolder(std::string folder, std::string filename, std::string latest_filename);
 
   // The folder checkpoints of `state`'s batch go to.
@@ -82,6 +84,9 @@ class CheckpointFolder {
   // The leading part of the folder that does not change during the run.
   std::string root(const State& state) const;
 
+  // Whether a checkpoint's path changes during a run (a progress variable in folder or file
+  // name); otherwise every save of the run writes one path.
+  bool varies_during_run() const;
   const NameFormat& filename() const { return filename_; }
   bool has_latest() const { return !latest_filename_.empty(); }
 

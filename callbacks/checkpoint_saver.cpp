@@ -244,6 +244,16 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
   if (const auto problem = remote_path_problem(options_.folder()); !problem.empty()) {
     throw ConfigError("save_folder: " + problem);
   }
+  // A constant name is known to clash at the second save; found now rather than mid-training.
+  const bool single_save = options_.save_interval().is_time() && options_.save_interval().time().is_duration() &&
+                           options_.save_interval().time().value() >= 1.0;
+  if (!folder_.varies_during_run() && !options_.overwrite() && !single_save) {
+    throw ConfigError(fmt::format(
+        "save_filename '{}' in save_folder '{}' names every checkpoint of the run alike, so the second save would "
+        "find the first and fail: put {{batch}} in it (Composer's default is ep{{epoch}}-ba{{batch}}-rank{{rank}}.pt), "
+        "set save_overwrite to replace the one file each time, or save once (save_interval: 1dur)",
+        options_.filename(), options_.folder()));
+  }
   if (options_.num_checkpoints_to_keep() < -1) {
     throw ConfigError(fmt::format("save_num_checkpoints_to_keep is {}: expected -1 (keep all) or a number of checkpoints",
                                   options_.num_checkpoints_to_keep()));

@@ -1,5 +1,7 @@
 #include "cli/train.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include <system_error>
 
 #include "cli/failure.h"
+#include "configs/config_node.h"
 #include "configs/registry.h"
 #include "configs/run_config.h"
 #include "errors/error.h"
@@ -59,6 +62,52 @@ void list_keys(std::ostream& out) {
   table(r.loggers);
 }
 
+// Whether the checkpoint restores the value at `path` when a run autoresumes: the optimizers'
+// hyperparameters (PyTorch's optimizer state holds its param groups' lr, betas, ...; the
+// schedulers' base_lrs come back with them) and the seed (state/rank_zero_seed). Everything else
+// in the config applies to the resumed run as written (durations, intervals, loggers, schedule
+// shapes, the data), and the model's weights are the checkpoint's whatever the config says.
+bool restored_by_checkpoint(const std::string& path) {
+  if (path == "seed") return true;
+  return path.rfind("optimizers.", 0) == 0 && path.size() > 6 && path.substr(path.size() - 6) != ".fused";
+}
+
+// An autoresumed run's config against the one the run saved before (`previous`): says what
+// changed and which side wins, and returns the config as the run now uses it (the checkpoint's
+// values where the checkpoint restores them), for config.yaml. A config.yaml that cannot be read
+// is passed over with a warning.
+std::string resumed_config(const config::RunConfig& cfg, const std::string& previous, State& state) {
+  config::ConfigNode before;
+  try {
+    before = config::ConfigNode::load_file(previous);
+  } catch (const std::exception& e) {
+    state.env->warn(fmt::format("autoresume cannot compare the config with the run's earlier one: {}", e.what()));
+    return cfg.yaml();
+  }
+  auto now = config::ConfigNode::parse(cfg.yaml(), previous);
+  std::vector<std::string> kept, applied;
+  for (const auto& change : config::compare_configs(before, now)) {
+    const auto shown = [](const std::string& v) { return v.empty() ? std::string("unset") : v; };
+    if (restored_by_checkpoint(change.path) && !change.before.empty() && !change.after.empty()) {
+      now.apply_override(change.path + "=" + change.before);
+      // A seed drawn afresh for a config without one is no change of the user's.
+      if (change.path != "seed") kept.push_back(fmt::format("{}: {} (the config asks {})", change.path, change.before, change.after));
+    } else {
+      applied.push_back(fmt::format("{}: {} -> {}", change.path, shown(change.before), shown(change.after)));
+    }
+  }
+  if (!kept.empty()) {
+    state.env->warn(fmt::format("autoresume continues run '{}' with its checkpoint's values, not the config's, for {}; "
+                                "start a new run (load_path and a new run_name) to change them",
+                                state.run_name, fmt::join(kept, ", ")));
+  }
+  if (!applied.empty()) {
+    state.env->warn(fmt::format("autoresume continues run '{}' with these changes from its earlier config: {}",
+                                state.run_name, fmt::join(applied, ", ")));
+  }
+  return now.emit();
+}
+
 // The resolved config goes beside the checkpoints so a run can always be repeated from them, once
 // the saver has claimed the folder: a run refused there (another run holds it, or it holds this
 // run's checkpoints and neither autoresume nor save_overwrite is set) leaves its config.yaml as it was.
@@ -74,7 +123,14 @@ std::string save_resolved_config(const config::RunConfig& cfg, Trainer& trainer)
   }
   saver->claim(trainer.state());
   const auto path = (std::filesystem::path(folder) / "config.yaml").string();
-  const auto text = cfg.yaml();
+  // After an autoresume config.yaml stays true to the run: what the checkpoint restored is written
+  // as restored, and what the config changed is said.
+  const bool autoresumed = !trainer.resumed_from().empty() && cfg.resolved().child("autoresume").as<bool>() &&
+                           trainer.resumed_from() != cfg.resolved().child("load_path").as<std::string>();
+  std::error_code exists_error;
+  const auto text = autoresumed && std::filesystem::is_regular_file(path, exists_error)
+                        ? resumed_config(cfg, path, trainer.state())
+                        : cfg.yaml();
   AtomicFile file(path, *trainer.state().env, "the resolved config");
   file.write(text.data(), text.size());
   file.commit();

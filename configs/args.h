@@ -40,7 +40,7 @@ class Args {
   std::string get(const std::string& key, const char* fallback) const { return get<std::string>(key, fallback); }
 
   const std::string& scope() const { return scope_; }
-  std::string where() const { return node_.where(); }
+  std::string where() const { return node_.where_within(); }
   const ConfigNode& node() const { return node_; }
   // Keys present but never read by get(); the builder rejects them after the factory ran.
   std::vector<std::string> unread_keys() const {

@@ -3,13 +3,18 @@
 // location in the file or the override that set it.
 #include "configs/config_node.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <functional>
+#include <map>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "time/time_quantity.h"
@@ -107,12 +112,67 @@ std::string read_text(const std::string& path) {
   return text;
 }
 
-YAML::Node parse_yaml(const std::string& text, const std::string& name) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw LocatedConfigError(fmt::format("{}: malformed YAML: {}", location(Source{name, {}, {}}, e.mark), e.msg));
+// What yaml-cpp reads laxly, refused (PyYAML, which Composer users know, differs on each, and
+// a silent choice hides a typo): a key given twice in one map (yaml-cpp keeps the first,
+// PyYAML the last), a key that is not a plain string (null, a list, a map), and a tag ("!!str",
+// "!foo"; yaml-cpp accepts and ignores them). `where` names the mark's file, or the override.
+void check_strict(const YAML::Node& root, const std::function<std::string(const YAML::Mark&)>& where) {
+  auto check_tag = [&](const YAML::Node& node) {
+    const std::string& tag = node.Tag();
+    if (!tag.empty() && tag != "?" && tag != "!") {
+      throw LocatedConfigError(fmt::format("{}: YAML tags are not supported (got '{}'); write the value plainly, "
+                                           "quoted if it must stay a string", where(node.Mark()), tag));
+    }
+  };
+  std::vector<YAML::Node> pending{root};  // iterative: yaml-cpp bounds the depth, but not the width
+  while (!pending.empty()) {
+    YAML::Node node = pending.back();
+    pending.pop_back();
+    check_tag(node);
+    if (node.IsSequence()) {
+      for (const auto& item : node) pending.push_back(item);
+    } else if (node.IsMap()) {
+      std::map<std::string, YAML::Mark> seen;
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar() || (kv.first.Tag() == "?" && kv.first.Scalar() == "~") ||
+            (kv.first.Tag() == "?" && kv.first.Scalar().empty())) {
+          throw LocatedConfigError(fmt::format("{}: expected a key (a plain string), got {}", where(kv.first.Mark()),
+                                               kv.first.IsMap() ? "a map" : kv.first.IsSequence() ? "a list" : "null"));
+        }
+        check_tag(kv.first);
+        const auto [first, inserted] = seen.emplace(kv.first.Scalar(), kv.first.Mark());
+        if (!inserted) {
+          throw LocatedConfigError(fmt::format(
+              "{}: duplicate key '{}' (first given at line {}); YAML readers disagree on which one counts, so give "
+              "it once", where(kv.first.Mark()), kv.first.Scalar(), first->second.line + 1));
+        }
+        pending.push_back(kv.second);
+      }
+    }
   }
+}
+
+// One YAML document, checked by check_strict. A second document ("---" after the first) is
+// refused: yaml-cpp's Load would ignore it silently. `name` is the file name in messages.
+YAML::Node parse_yaml(const std::string& text, const std::string& name) {
+  const Source source{name, {}, {}};
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text);
+  } catch (const YAML::ParserException& e) {
+    // yaml-cpp's nesting bound reports itself with a message that names no cause ("bad file").
+    const bool too_deep = dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr;
+    throw LocatedConfigError(fmt::format("{}: malformed YAML: {}", location(source, e.mark),
+                                         too_deep ? "nested more deeply than yaml-cpp reads (its limit is 2000 levels)"
+                                                  : e.msg));
+  }
+  if (documents.size() > 1) {
+    throw LocatedConfigError(fmt::format("{}: a second YAML document ('---'); a config file holds one",
+                                         location(source, documents[1].Mark())));
+  }
+  YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+  check_strict(root, [&](const YAML::Mark& mark) { return location(source, mark); });
+  return root;
 }
 
 template <typename T>
@@ -209,10 +269,13 @@ void ConfigNode::apply_override(const std::string& text) {
   const auto segments = split_path(text.substr(0, eq));
   YAML::Node value;
   try {
-    value = YAML::Load(text.substr(eq + 1));
+    const auto documents = YAML::LoadAll(text.substr(eq + 1));
+    if (documents.size() > 1) throw YAML::ParserException(YAML::Mark::null_mark(), "a second YAML document ('---')");
+    if (!documents.empty()) value = documents[0];
   } catch (const YAML::ParserException& e) {
     throw LocatedConfigError(fmt::format("override '{}': malformed YAML value: {}", text, e.msg));
   }
+  check_strict(value, [&](const YAML::Mark&) { return fmt::format("override '{}'", text); });
   auto& source = *impl_->source;
   if (impl_->node.IsNull()) impl_->node = YAML::Node(YAML::NodeType::Map);
   YAML::Node cur;
@@ -287,6 +350,37 @@ std::string ConfigNode::emit() const {
   return std::string(out.c_str()) + "\n";
 }
 
+std::string ConfigNode::emit_flow() const {
+  if (!impl_->node.IsDefined()) return "";
+  YAML::Emitter out;
+  out << YAML::Flow << impl_->node;
+  return out.c_str();
+}
+
+std::vector<ConfigChange> compare_configs(const ConfigNode& before, const ConfigNode& after) {
+  std::vector<ConfigChange> changes;
+  // (before, after, path) pairs still to compare; a stack, as the trees may be deep.
+  std::vector<std::tuple<ConfigNode, ConfigNode, std::string>> pending{{before, after, ""}};
+  auto join = [](const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; };
+  while (!pending.empty()) {
+    auto [b, a, path] = pending.back();
+    pending.pop_back();
+    if (b.is_map() && a.is_map()) {
+      std::vector<std::tuple<ConfigNode, ConfigNode, std::string>> children;
+      for (const auto& key : a.keys()) children.emplace_back(b.child(key), a.child(key), join(path, key));
+      for (const auto& key : b.keys()) {
+        if (!a.has(key)) children.emplace_back(b.child(key), ConfigNode(), join(path, key));
+      }
+      // Reversed onto the stack, so changes come out in document order.
+      pending.insert(pending.end(), children.rbegin(), children.rend());
+      continue;
+    }
+    const std::string b_text = b.emit_flow(), a_text = a.emit_flow();  // "" when absent, "~" for null
+    if (b_text != a_text) changes.push_back({path, b_text, a_text});
+  }
+  return changes;
+}
+
 std::string yaml_scalar(const std::string& value) {
   YAML::Emitter out;
   out << value;
@@ -295,6 +389,21 @@ std::string yaml_scalar(const std::string& value) {
 
 std::string ConfigNode::where() const { return locate(*impl_->source, impl_->path, false); }
 std::string ConfigNode::where_key() const { return locate(*impl_->source, impl_->path, true); }
+
+std::string ConfigNode::where_within() const {
+  const auto base = where();
+  if (base.rfind("override '", 0) == 0) return base;
+  std::vector<std::string> below;
+  for (const auto& [path, text] : impl_->source->overrides) {
+    const auto quoted = "'" + text + "'";
+    const bool under = impl_->path.empty() || path.rfind(impl_->path + ".", 0) == 0;
+    if (under && std::find(below.begin(), below.end(), quoted) == below.end()) below.push_back(quoted);
+  }
+  if (below.empty()) return base;
+  std::string joined;
+  for (const auto& q : below) joined += (joined.empty() ? "" : ", ") + q;
+  return fmt::format("override {} ({})", joined, base);
+}
 
 std::string ConfigNode::describe() const {
   if (is_null()) return "nothing";
@@ -325,9 +434,14 @@ TEMPO_CONFIG_SCALAR(double, "a number")
 
 template <>
 uint64_t ConfigNode::as<uint64_t>() const {
-  int64_t out = 0;
-  if (!decode(impl_->node, out) || out < 0) wrong<uint64_t>(*this, "a non-negative integer");
-  return static_cast<uint64_t>(out);
+  int64_t negative = 0;
+  if (decode(impl_->node, negative) && negative < 0) wrong<uint64_t>(*this, "a non-negative integer");
+  uint64_t out = 0;
+  // Decoded only when no '-' is present: some yaml-cpp versions wrap "-1" around to 2^64 - 1.
+  if (impl_->node.Scalar().find('-') != std::string::npos || !decode(impl_->node, out)) {
+    wrong<uint64_t>(*this, "a non-negative integer below 2^64");
+  }
+  return out;
 }
 
 template <>

@@ -55,8 +55,12 @@ class ConfigNode {
   void apply_override(const std::string& text);
 
   std::string emit() const;   // block-style YAML
+  std::string emit_flow() const;  // one line of flow-style YAML ("[0.9, 0.999]"); "" for an absent node
   std::string where() const;  // "file:line:col", "override '...'", or the file name
   std::string where_key() const;  // the same, at the key rather than its value
+  // where(), naming first the overrides that changed a key below this node (a part's complaint
+  // about its arguments may come from any of them): "override 'model.mlp.dropout=2' (run.yaml:12:8)".
+  std::string where_within() const;
   const std::string& path() const;  // "model.mlp.hidden"; the root is ""
   std::string describe() const;  // a short rendering of the value for messages: "\"ten\"", a map
 
@@ -71,6 +75,18 @@ class ConfigNode {
   explicit ConfigNode(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
+
+// A value where two configs differ: its dotted path, and each side as one line of YAML (flow
+// style: "0.001", "[0.9, 0.999]", "{a: 1}"), "" where the path is absent on that side.
+struct ConfigChange {
+  std::string path;
+  std::string before;
+  std::string after;
+};
+
+// Every path where `before` and `after` differ, in `after`'s key order, then what only `before`
+// has: maps are compared key by key; scalars, lists and nulls as whole values.
+std::vector<ConfigChange> compare_configs(const ConfigNode& before, const ConfigNode& after);
 
 // `value` as a YAML scalar that reads back as this string: quoted where YAML needs it ("",
 // "{run_name}/x", "true"), plain otherwise.

@@ -202,7 +202,7 @@ TEST_SUITE("callbacks") {
     auto run = make_run(blobs(12), "5ba", {});
     run.trainer->fit();
     TempDir a, b;
-    CheckpointSaver sync(CheckpointSaverOptions().folder(a.path()).filename("x.pt"));
+    CheckpointSaver sync(CheckpointSaverOptions().folder(a.path()).filename("x.pt").overwrite(true));
     CheckpointSaver async(CheckpointSaverOptions().folder(b.path()).filename("x.pt").save_async(true).overwrite(true));
     const State& state = run.trainer->state();
     sync.save(state);
@@ -369,7 +369,7 @@ TEST_SUITE("callbacks") {
     run.trainer->state().env = &io;
     std::thread opener;
     {
-      CheckpointSaver saver(CheckpointSaverOptions().folder(dir.path()).filename("x.pt").save_async(true));
+      CheckpointSaver saver(CheckpointSaverOptions().folder(dir.path()).filename("x.pt").save_async(true).overwrite(true));
       saver.start_save(run.trainer->state());
       CHECK(io.writer_waiting());
       CHECK_FALSE(fs::exists(dir / "x.pt"));

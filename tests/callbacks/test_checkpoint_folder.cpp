@@ -56,13 +56,42 @@ TEST_SUITE("callbacks") {
     CHECK(folder.latest_path(state) == dir / "r/ck/latest-rank0.pt");
     CHECK(folder.root(state) == dir / "r/ck");
     CHECK(CheckpointFolder(dir.path(), "x.pt", "").latest_path(state).empty());
-    CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), "../ep{epoch}.pt", "").checkpoint_path(state),
-                         doctest::Contains("would leave the save folder"), CheckpointError);
+    // Every name is rendered once when the folder is made (config time), not first at a save.
+    CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), "../ep{epoch}.pt", ""),
+                         "save_filename '../ep{epoch}.pt' gives '../ep0.pt', whose '..' would leave the save folder",
+                         ConfigError);
+    CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), "x.pt", "a/../../latest"),
+                         doctest::Contains("save_latest_filename 'a/../../latest' gives"), ConfigError);
+    for (const std::string name : {".", "ck/", "ck/..", "{run_name}/."}) {
+      CAPTURE(name);
+      CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), name, ""), doctest::Contains("names a folder, not a checkpoint file"),
+                           ConfigError);
+    }
+    CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), std::string(300, 'x') + "{batch}.pt", ""),
+                         doctest::Contains("gives a name of 304 bytes; a file or folder name has at most 255"), ConfigError);
+    CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), "same.pt", "same.pt"),
+                         doctest::Contains("save_latest_filename 'same.pt' is also save_filename"), ConfigError);
     CHECK_THROWS_WITH_AS(CheckpointFolder(dir.path(), "/abs.pt", ""), doctest::Contains("save_filename '/abs.pt' is absolute"),
                          ConfigError);
     CHECK_THROWS_WITH_AS(CheckpointFolder("", "x.pt", ""), doctest::Contains("save_folder is empty"), ConfigError);
     CHECK_THROWS_WITH_AS(CheckpointFolder(dir / "e{epok}", "x.pt", ""), doctest::Contains("unknown variable '{epok}'"),
                          ConfigError);
+  }
+
+  TEST_CASE("checkpoint saver: a constant checkpoint name is refused before training unless it may be replaced") {
+    TempDir dir;
+    auto options = [&](const std::string& filename) {
+      return CheckpointSaverOptions().folder(dir.path()).filename(filename).save_interval("1ba");
+    };
+    CHECK_THROWS_WITH_AS(CheckpointSaver(options("model.pt")),
+                         doctest::Contains(("save_filename 'model.pt' in save_folder '" + dir.path() +
+                                            "' names every checkpoint of the run alike")
+                                               .c_str()),
+                         ConfigError);
+    CHECK_NOTHROW(CheckpointSaver(options("model.pt").overwrite(true)));
+    CHECK_NOTHROW(CheckpointSaver(options("model.pt").save_interval("1dur")));
+    CHECK_NOTHROW(CheckpointSaver(options("ep{epoch}.pt")));
+    CHECK_NOTHROW(CheckpointSaver(options("model.pt").folder(dir / "b{batch}")));
   }
 
   TEST_CASE("checkpoint folder: lists this run's checkpoints newest first, skipping temporaries, links and others") {

@@ -65,10 +65,11 @@ TEST_SUITE("callbacks") {
     CHECK_NOTHROW(CheckpointSaver(CheckpointSaverOptions().num_checkpoints_to_keep(0)));  // Composer's "remove after upload"
 
     TempDir dir;
-    auto escape = make_run(blobs(12), "1ep", [&](TrainerOptions& o) {
-      o.save_folder(dir.path()).save_filename("../escaped-{batch}.pt");
-    });
-    CHECK_THROWS_WITH_AS(escape.trainer->fit(), doctest::Contains("would leave the save folder"), CheckpointError);
+    // Rendered once when the trainer is built: refused before training, not at the first save.
+    CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [&](TrainerOptions& o) {
+                           o.save_folder(dir.path()).save_filename("../escaped-{batch}.pt");
+                         }),
+                         doctest::Contains("would leave the save folder"), ConfigError);
     CHECK_FALSE(fs::exists(dir / "../escaped-3.pt"));
     CHECK_THROWS_WITH_AS(make_run(blobs(12), "1ep", [](TrainerOptions& o) { o.run_name("../up"); }),
                          doctest::Contains("run_name"), ConfigError);

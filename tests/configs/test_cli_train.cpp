@@ -6,6 +6,7 @@
 
 #include "cli/main.h"
 #include "configs/config_test_support.h"
+#include "support/capture_stderr.h"
 #include "support/fixtures.h"
 
 TEST_SUITE("configs") {
@@ -48,6 +49,39 @@ TEST_CASE("tempo train trains, checkpoints, saves the resolved config and resume
   CHECK(third.out.find("at epoch 0, batch 4") != std::string::npos);
   CHECK(third.out.find("max_duration: 6ba") != std::string::npos);
   CHECK(std::filesystem::exists(folder + "/ep1-ba6-rank0.pt"));
+}
+
+TEST_CASE("autoresume with a changed hyperparameter: the checkpoint's value wins, each change is said, config.yaml is true") {
+  tempo::testing::TempDir dir;
+  const auto path = dir / "run.yaml";
+  tempo::testing::write_file(path, tempo::testing::tiny_config("save_folder: " + dir.path() +
+                                                              "/{run_name}/ck\nsave_interval: 2ba\nautoresume: true\n"));
+  REQUIRE(tempo::testing::run_cli({path}).status == 0);
+  const auto folder = dir / "tiny/ck";
+  std::string warnings;
+  tempo::testing::CliResult second;
+  {
+    tempo::testing::CapturedStderr captured;
+    second = tempo::testing::run_cli({path, "optimizers.adam.lr=0.5", "max_duration=6ba"});
+    warnings = captured.text();
+  }
+  INFO(second.err);
+  INFO(warnings);
+  REQUIRE(second.status == 0);
+  CHECK(second.out.find("resumed from") != std::string::npos);
+  CHECK(warnings.find("autoresume continues run 'tiny' with its checkpoint's values, not the config's, for "
+                      "optimizers.adam.lr: 1.0e-2 (the config asks 0.5)") != std::string::npos);
+  CHECK(warnings.find("autoresume continues run 'tiny' with these changes from its earlier config: max_duration: 4ba "
+                      "-> 6ba") != std::string::npos);
+  std::ifstream saved(folder + "/config.yaml");
+  std::stringstream text;
+  text << saved.rdbuf();
+  CHECK(text.str().find("lr: 1.0e-2") != std::string::npos);  // what the optimizer runs with
+  CHECK(text.str().find("max_duration: 6ba\n") != std::string::npos);
+  // The same config again: nothing differs, nothing is said.
+  tempo::testing::CapturedStderr again;
+  REQUIRE(tempo::testing::run_cli({path, "max_duration=6ba"}).status == 0);
+  CHECK(again.text().find("autoresume continues run") == std::string::npos);
 }
 
 TEST_CASE("the shipped MLP config shows a progress bar and keeps the resolved config off the screen") {

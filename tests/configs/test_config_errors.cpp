@@ -93,6 +93,53 @@ TEST_CASE("malformed YAML and unreadable files") {
   CHECK(config_error("").find("run.yaml: expected a map of trainer keys") == 0);
 }
 
+TEST_CASE("YAML read strictly: duplicate keys, extra documents, tags and non-string keys are refused where they are") {
+  // yaml-cpp kept the first of two keys silently (PyYAML keeps the last).
+  CHECK(config_error(tiny_config("seed: 6\n")) ==
+        "run.yaml:10:1: duplicate key 'seed' (first given at line 2); YAML readers disagree on which one counts, so "
+        "give it once");
+  CHECK(config_error(tiny_config("callbacks:\n  speed_monitor: {window_size: 2, window_size: 3}\n"))
+            .rfind("run.yaml:11:35: duplicate key 'window_size' (first given at line 11)", 0) == 0);
+  // A second document was ignored.
+  CHECK(config_error(tiny_config("---\nmax_duration: 1ep\n")) ==
+        "run.yaml:11:1: a second YAML document ('---'); a config file holds one");
+  // Tags were accepted and ignored.
+  CHECK(config_error(tiny_config("save_folder: !!python/object:os.system ck\n")) ==
+        "run.yaml:10:14: YAML tags are not supported (got 'tag:yaml.org,2002:python/object:os.system'); write the "
+        "value plainly, quoted if it must stay a string");
+  CHECK(config_error(tiny_config("save_folder: !local ck\n")).rfind("run.yaml:10:14: YAML tags are not supported", 0) == 0);
+  // A null or complex key said "1:1: unknown key '?'".
+  CHECK(config_error(tiny_config("~: 3\n")) == "run.yaml:10:1: expected a key (a plain string), got null");
+  CHECK(config_error(tiny_config("? [a, b]\n: 3\n")) == "run.yaml:10:3: expected a key (a plain string), got a list");
+  // Overrides are read as strictly.
+  CHECK(config_error(tiny_config(), {"model={mlp: {hidden: [4], hidden: [8]}}"})
+            .rfind("override 'model={mlp: {hidden: [4], hidden: [8]}}': duplicate key 'hidden'", 0) == 0);
+  CHECK(config_error(tiny_config(), {"seed=!!int 3"}).rfind("override 'seed=!!int 3': YAML tags are not supported", 0) ==
+        0);
+  // Quoted strings and plain scalars are not tags.
+  CHECK(config_error(tiny_config("save_folder: 'ck'\nsave_filename: \"ep{epoch}.pt\"\n")) == "");
+}
+
+TEST_CASE("nesting beyond yaml-cpp's limit says so") {
+  const std::string deep = "model: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
+  const auto message = config_error(deep);
+  CHECK(message.rfind("run.yaml", 0) == 0);
+  CHECK(message.find("malformed YAML: nested more deeply than yaml-cpp reads") != std::string::npos);
+}
+
+TEST_CASE("a seed takes every 64-bit unsigned value and says what it expects otherwise") {
+  CHECK(config_error(tiny_config().replace(tiny_config().find("seed: 5"), 7, "seed: 18446744073709551615")) == "");
+  CHECK(config_error(tiny_config().replace(tiny_config().find("seed: 5"), 7, "seed: 18446744073709551616")) ==
+        "run.yaml:2:7: seed: expected a non-negative integer below 2^64, got \"18446744073709551616\"");
+  CHECK(config_error(tiny_config().replace(tiny_config().find("seed: 5"), 7, "seed: -1")) ==
+        "run.yaml:2:7: seed: expected a non-negative integer, got \"-1\"");
+}
+
+TEST_CASE("a part's complaint about an overridden argument names the override first") {
+  CHECK(config_error(tiny_config(), {"model.mlp.dropout=2"})
+            .rfind("override 'model.mlp.dropout=2' (run.yaml:5:8): model 'mlp': ", 0) == 0);
+}
+
 TEST_CASE("errors of overrides name the override") {
   CHECK(config_error(tiny_config(), {"optimizers.adam.lr=abc"}) ==
         "override 'optimizers.adam.lr=abc': optimizers.adam.lr: expected a number, got \"abc\"");

@@ -12,6 +12,7 @@
 
 #include "callbacks/checkpoint_saver.h"
 #include "serialization/atomic_file.h"
+#include "support/capture_stderr.h"
 #include "support/fixtures.h"
 #include "trainer/signal_handling.h"
 
@@ -157,6 +158,27 @@ TEST_SUITE("trainer") {
     CHECK(files_in(dir.path()) ==
           std::vector<std::string>{"ep0-ba1-rank0.pt", "ep0-ba2-rank0.pt", "ep0-ba3-rank0.pt", "latest-rank0.pt"});
     CHECK(run.trainer->checkpoint_saver()->saved_checkpoints().size() == 3);
+  }
+
+  TEST_CASE("a signal once max_duration is reached stops nothing: one final checkpoint, the run complete") {
+    for (const Event event : {Event::BATCH_CHECKPOINT, Event::FIT_END}) {
+      CAPTURE(to_string(event));
+      TempDir dir;
+      // Raised before the saver's own handler of that event: during the final save, as the saver sees it.
+      auto raise_at = std::make_shared<RaiseAt>(event, event == Event::FIT_END ? 6 : 5);  // RaiseAt's counting
+      CapturedStderr err;
+      auto run = make_run(blobs(20), "5ba", 42, 7, {raise_at}, 4, [&](TrainerOptions& o) {
+        o.save_folder(dir.path()).save_interval("2ba").eval_dataloader(loader(blobs(8), 4)).eval_interval("1ep");
+      });
+      run.trainer->fit();
+      CHECK(raise_at->raised_at == 5);
+      CHECK(run.trainer->stopped_by_signal() == 0);
+      CHECK(files_in(dir.path()) ==
+            std::vector<std::string>{"ep0-ba2-rank0.pt", "ep0-ba4-rank0.pt", "ep0-ba5-rank0.pt", "latest-rank0.pt"});
+      CHECK(run.trainer->checkpoint_saver()->saved_checkpoints().size() == 3);
+      CHECK(err.text().find("SIGTERM arrived after run 'test-run' reached max_duration 5ba: the run is complete") !=
+            std::string::npos);
+    }
   }
 
   TEST_CASE("SIGINT maps to its own number; without a save folder nothing is saved") {
