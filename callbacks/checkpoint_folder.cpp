@@ -21,12 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void check_relative_pattern(const std::string& pattern, const std::string& option) {
-  if (!pattern.empty() && pattern.front() == '/') {
-    throw ConfigError(fmt::format("{} '{}' is absolute: it must name a file inside the save folder", option, pattern));
-  }
-}
-
 // `pattern` cut at every '/' outside braces ("{epoch:/>3}" keeps its '/').
 std::vector<std::string> split_pattern(const std::string& pattern) {
   std::vector<std::string> parts(1);
@@ -41,26 +35,6 @@ std::vector<std::string> split_pattern(const std::string& pattern) {
     }
   }
   return parts;
-}
-
-// A name rendered once at construction (for a sample run at its start), so that a pattern whose
-// own text leaves the folder or names no file is refused before anything is written.
-void check_rendered(const std::string& name, const std::string& pattern, const std::string& option) {
-  const fs::path path(name);
-  if (name.empty() || name.back() == '/' || path.filename() == "." || path.filename() == "..") {
-    throw ConfigError(fmt::format("{} '{}' gives '{}', which names a folder, not a checkpoint file; end it in a file "
-                                  "name, e.g. ep{{epoch}}-ba{{batch}}-rank{{rank}}.pt", option, pattern, name));
-  }
-  for (const auto& part : path) {
-    if (part == "..") {
-      throw ConfigError(fmt::format("{} '{}' gives '{}', whose '..' would leave the save folder", option, pattern, name));
-    }
-    // NAME_MAX on Linux file systems; the numbers of a later save only make it longer.
-    if (part.string().size() > 255) {
-      throw ConfigError(fmt::format("{} '{}' gives a name of {} bytes; a file or folder name has at most 255", option,
-                                    pattern, part.string().size()));
-    }
-  }
 }
 
 std::string join(const std::vector<std::string>& parts, size_t from, const std::string& last) {
@@ -100,24 +74,58 @@ CheckpointFolder::CheckpointFolder(std::string folder, std::string filename, std
       latest_filename_(latest_filename, "save_latest_filename") {
   if (folder.empty()) throw ConfigError("save_folder is empty: name the folder checkpoints go to");
   if (filename.empty()) throw ConfigError("save_filename is empty");
-  check_relative_pattern(filename, "save_filename");
-  check_relative_pattern(latest_filename, "save_latest_filename");
   const auto parts = split_pattern(folder);
   for (const auto& part : parts) folder_parts_.emplace_back(part, "save_folder");
   while (fixed_parts_ < folder_parts_.size() && !folder_parts_[fixed_parts_].varies_during_run()) ++fixed_parts_;
   below_root_.emplace(join(parts, fixed_parts_, filename), "save_filename");
   if (!latest_filename.empty()) latest_below_root_.emplace(join(parts, fixed_parts_, latest_filename), "save_latest_filename");
-  State sample;  // a run at its start, as the first save would see it, but for the numbers
-  sample.run_name = "run";
-  check_rendered(filename_.format(sample), filename, "save_filename");
+  check_file_pattern(filename_, "save_filename");
   if (!latest_filename.empty()) {
-    check_rendered(latest_filename_.format(sample), latest_filename, "save_latest_filename");
+    check_file_pattern(latest_filename_, "save_latest_filename");
+    State sample;
     if (!latest_filename_.varies_during_run() && !filename_.varies_during_run() &&
         latest_filename_.format(sample) == filename_.format(sample)) {
       throw ConfigError(fmt::format("save_latest_filename '{}' is also save_filename: the latest link would replace "
                                     "the checkpoint it points at; give them different names", latest_filename));
     }
   }
+}
+
+void CheckpointFolder::check_file_pattern(const NameFormat& pattern, const std::string& option) {
+  const auto& text = pattern.pattern();
+  if (!text.empty() && text.front() == '/') {
+    throw ConfigError(fmt::format("{} '{}' is absolute: it must name a file inside the save folder", option, text));
+  }
+  // Rendered once (for a run at its start, as the first save would see it but for the numbers),
+  // so that a pattern whose own text leaves the folder or names no file is refused before
+  // anything is written.
+  State sample;
+  sample.run_name = "run";
+  const auto name = pattern.format(sample);
+  const fs::path path(name);
+  if (name.empty() || name.back() == '/' || path.filename() == "." || path.filename() == "..") {
+    throw ConfigError(fmt::format("{} '{}' gives '{}', which names a folder, not a checkpoint file; end it in a file "
+                                  "name, e.g. ep{{epoch}}-ba{{batch}}-rank{{rank}}.pt", option, text, name));
+  }
+  for (const auto& part : path) {
+    if (part == "..") {
+      throw ConfigError(fmt::format("{} '{}' gives '{}', whose '..' would leave the save folder", option, text, name));
+    }
+    // NAME_MAX on Linux file systems; the numbers of a later save only make it longer.
+    if (part.string().size() > 255) {
+      throw ConfigError(fmt::format("{} '{}' gives a name of {} bytes; a file or folder name has at most 255", option,
+                                    text, part.string().size()));
+    }
+  }
+}
+
+void CheckpointFolder::check_names_differ(bool may_repeat) const {
+  if (may_repeat || varies_during_run()) return;
+  throw ConfigError(fmt::format(
+      "save_filename '{}' in save_folder '{}' names every checkpoint of the run alike, so the second save would find "
+      "the first and fail: put {{batch}} in it (Composer's default is ep{{epoch}}-ba{{batch}}-rank{{rank}}.pt), set "
+      "save_overwrite to replace the one file each time, or save once (save_interval: 1dur)",
+      filename_.pattern(), folder_.pattern()));
 }
 
 bool CheckpointFolder::varies_during_run() const {

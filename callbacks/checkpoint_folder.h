@@ -87,6 +87,13 @@ class CheckpointFolder {
   // Whether a checkpoint's path changes during a run (a progress variable in folder or file
   // name); otherwise every save of the run writes one path.
   bool varies_during_run() const;
+  // Throws ConfigError, naming `option`, unless `pattern` renders (for a run at its start) to a
+  // relative file name that stays inside the folder: not absolute, no ".." part, not a folder's
+  // name ("", ".", "ck/"), no part over 255 bytes. For every file name a saver writes.
+  static void check_file_pattern(const NameFormat& pattern, const std::string& option);
+  // Throws ConfigError, naming save_filename and save_folder, when every checkpoint of a run gets
+  // one path (!varies_during_run()), unless `may_repeat` (the saver overwrites, or saves once).
+  void check_names_differ(bool may_repeat) const;
   const NameFormat& filename() const { return filename_; }
   bool has_latest() const { return !latest_filename_.empty(); }
 

@@ -244,16 +244,9 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
   if (const auto problem = remote_path_problem(options_.folder()); !problem.empty()) {
     throw ConfigError("save_folder: " + problem);
   }
-  // A constant name is known to clash at the second save; found now rather than mid-training.
-  const bool single_save = options_.save_interval().is_time() && options_.save_interval().time().is_duration() &&
-                           options_.save_interval().time().value() >= 1.0;
-  if (!folder_.varies_during_run() && !options_.overwrite() && !single_save) {
-    throw ConfigError(fmt::format(
-        "save_filename '{}' in save_folder '{}' names every checkpoint of the run alike, so the second save would "
-        "find the first and fail: put {{batch}} in it (Composer's default is ep{{epoch}}-ba{{batch}}-rank{{rank}}.pt), "
-        "set save_overwrite to replace the one file each time, or save once (save_interval: 1dur)",
-        options_.filename(), options_.folder()));
-  }
+  const auto& interval = options_.save_interval();
+  folder_.check_names_differ(options_.overwrite() ||
+                             (interval.is_time() && interval.time().is_duration() && interval.time().value() >= 1.0));
   if (options_.num_checkpoints_to_keep() < -1) {
     throw ConfigError(fmt::format("save_num_checkpoints_to_keep is {}: expected -1 (keep all) or a number of checkpoints",
                                   options_.num_checkpoints_to_keep()));
@@ -266,10 +259,7 @@ CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
                                     metric));
     }
     if (options_.best_filename().empty()) throw ConfigError("best_filename is empty while best_metric is set");
-    if (options_.best_filename().front() == '/') {
-      throw ConfigError(fmt::format("best_filename '{}' is absolute: it must name a file inside the save folder",
-                                    options_.best_filename()));
-    }
+    CheckpointFolder::check_file_pattern(best_filename_, "best_filename");
     best_monitor_.emplace(metric.substr(slash + 1), metric.substr(0, slash), options_.best_comparator(), "best_metric");
   }
 }

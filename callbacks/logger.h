@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "callbacks/callback.h"
+#include "metrics/metric.h"
 
 namespace tempo {
 
@@ -42,6 +43,10 @@ class Logger {
 
   // `step` defaults to the step set by the trainer (the batch count).
   void log_metrics(const Metrics& metrics, std::optional<int64_t> step = std::nullopt);
+  // Composer's _compute_and_log_metrics: every metric's value as metrics/<label>/<name>. A
+  // metric that saw no batch (a resumed run's metrics at the end of the epoch it resumed at,
+  // without save_metrics) is left out rather than logged as NaN.
+  void log_metric_values(const std::string& label, const MetricMap& metrics);
   void log_hyperparameters(const Hyperparameters& hyperparameters);
   void log_checkpoint_progress(const CheckpointProgress& progress);
 

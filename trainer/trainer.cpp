@@ -40,18 +40,6 @@ std::string default_run_name() {
                      random() & 0xffff);
 }
 
-// Composer's _compute_and_log_metrics: every metric's value as metrics/<label>/<name>. A metric
-// that saw no batch (a resumed run's metrics at the end of the epoch it resumed at, without
-// save_metrics) is left out rather than logged as NaN.
-void compute_and_log_metrics(Logger& logger, const std::string& label, const MetricMap& metrics) {
-  if (metrics.empty()) return;
-  Metrics logged;
-  for (const auto& [name, metric] : metrics) {
-    if (metric->update_count() > 0) logged.emplace("metrics/" + label + "/" + name, metric->compute());
-  }
-  if (!logged.empty()) logger.log_metrics(logged);
-}
-
 uint64_t random_seed() {
   std::random_device random;
   // Composer draws seeds below 2**32 too, so they survive any int conversion.
@@ -356,7 +344,7 @@ void Trainer::train_loop() {
       const double batch_time = std::chrono::duration<double>(now - last_wct).count();
       last_wct = now;
       for (auto& scheduler : state.schedulers) scheduler->step(state);
-      compute_and_log_metrics(*logger_, "train", state.train_metrics);
+      logger_->log_metric_values("train", state.train_metrics);
 
       state.previous_timestamp = state.timestamp;
       state.timestamp = state.timestamp.to_next_batch(num_samples, 0, batch_time);
@@ -377,7 +365,7 @@ void Trainer::train_loop() {
     }
 
     if (!finished_epoch_early || state.timestamp.batch_in_epoch() == num_batches) {
-      compute_and_log_metrics(*logger_, "train", state.train_metrics);  // Composer logs them again here
+      logger_->log_metric_values("train", state.train_metrics);  // Composer logs them again here
       state.previous_timestamp = state.timestamp;
       state.timestamp = state.timestamp.to_next_epoch();
       engine_->run_event(Event::EPOCH_END);
@@ -574,7 +562,7 @@ void Trainer::eval_loop(Evaluator& evaluator) {
   // An interrupted evaluation's metrics cover part of the data: they are neither logged nor
   // judged (no EVAL_END, so no best checkpoint or early stop from them).
   if (!interrupted) {
-    compute_and_log_metrics(*logger_, evaluator.label, metrics);
+    logger_->log_metric_values(evaluator.label, metrics);
     engine_->run_event(Event::EVAL_END);
   }
   state.model->train();

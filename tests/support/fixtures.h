@@ -160,4 +160,27 @@ inline bool bit_equal(const std::vector<torch::Tensor>& a, const std::vector<tor
   return true;
 }
 
+// The bit-exact resume check: an uninterrupted run to `max_duration`, and a run built with other
+// seeds (so only the checkpoint can make them agree) that loads `checkpoint` (at batch_in_epoch
+// `resumed_at`) and trains to the same end; `configure` applies to both. Checks the weights, Adam's
+// state and every batch loss after the checkpoint (`batches_after` of them) for equality.
+inline void check_resume_is_exact(std::shared_ptr<Dataset> data, const std::string& max_duration,
+                                  const std::string& checkpoint, int64_t resumed_at, size_t batches_after,
+                                  const std::function<void(TrainerOptions&)>& configure = {}) {
+  auto full_losses = std::make_shared<LossRecorder>();
+  auto full = make_run(data, max_duration, 42, 7, {full_losses}, 4, configure);
+  full.trainer->fit();
+  auto resumed_losses = std::make_shared<LossRecorder>();
+  auto resumed = make_run(data, max_duration, 5, 99, {resumed_losses}, 4, [&](TrainerOptions& o) {
+    if (configure) configure(o);
+    o.load_path(checkpoint);
+  });
+  CHECK(resumed.trainer->state().timestamp.batch_in_epoch() == resumed_at);
+  resumed.trainer->fit();
+  CHECK(bit_equal(weights(*full.model), weights(*resumed.model)));
+  CHECK(bit_equal(adam_tensors(*full.optimizer), adam_tensors(*resumed.optimizer)));
+  REQUIRE(resumed_losses->losses.size() == batches_after);
+  for (const auto& [batch, loss] : resumed_losses->losses) CHECK(full_losses->losses.at(batch) == loss);
+}
+
 }  // namespace tempo::testing

@@ -165,22 +165,11 @@ TEST_SUITE("trainer") {
       first.trainer->fit();
     }
     REQUIRE(std::filesystem::exists(dir / "ep1-ba7-rank0.pt"));  // step 2 of epoch 1: loader batch 6 next
-    auto full_losses = std::make_shared<LossRecorder>();
-    auto full = make_run(data, "3ep", 42, 7, {full_losses}, 4, accumulate);
+    check_resume_is_exact(data, "3ep", dir / "ep1-ba7-rank0.pt", 2, 8, accumulate);
+    auto full = make_run(data, "3ep", accumulate);
     full.trainer->fit();
-    auto resumed_losses = std::make_shared<LossRecorder>();
-    auto resumed = make_run(data, "3ep", 5, 99, {resumed_losses}, 4, [&](TrainerOptions& o) {
-      accumulate(o);
-      o.load_path(dir / "ep1-ba7-rank0.pt");
-    });
-    CHECK(resumed.trainer->state().timestamp.batch_in_epoch() == 2);
-    resumed.trainer->fit();
     CHECK(full.trainer->state().timestamp.batch() == 15);
     CHECK(full.trainer->state().timestamp.sample() == 150);
-    CHECK(bit_equal(weights(*full.model), weights(*resumed.model)));
-    CHECK(bit_equal(adam_tensors(*full.optimizer), adam_tensors(*resumed.optimizer)));
-    REQUIRE(resumed_losses->losses.size() == 8);
-    for (const auto& [batch, loss] : resumed_losses->losses) CHECK(full_losses->losses.at(batch) == loss);
 
     // Another N mid-epoch would resume at another loader batch: refused, naming both.
     CHECK_THROWS_WITH_AS(make_run(data, "3ep", [&](TrainerOptions& o) {

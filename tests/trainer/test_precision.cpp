@@ -84,21 +84,7 @@ TEST_SUITE("trainer") {
     first.trainer->fit();
     REQUIRE(std::filesystem::exists(dir / "ep1-ba20-rank0.pt"));
 
-    auto full_losses = std::make_shared<LossRecorder>();
-    auto full = make_run(data, "3ep", 42, 7, {full_losses}, 4, bf16);
-    full.trainer->fit();
-
-    auto resumed_losses = std::make_shared<LossRecorder>();
-    auto resumed = make_run(data, "3ep", 5, 99, {resumed_losses}, 4, [&](TrainerOptions& o) {
-      bf16(o);
-      o.load_path(dir / "ep1-ba20-rank0.pt");
-    });
-    CHECK(resumed.trainer->state().timestamp.batch_in_epoch() == 7);
-    resumed.trainer->fit();
-    CHECK(bit_equal(weights(*full.model), weights(*resumed.model)));
-    CHECK(bit_equal(adam_tensors(*full.optimizer), adam_tensors(*resumed.optimizer)));
-    REQUIRE(resumed_losses->losses.size() == 19);
-    for (const auto& [batch, loss] : resumed_losses->losses) CHECK(full_losses->losses.at(batch) == loss);
+    check_resume_is_exact(data, "3ep", dir / "ep1-ba20-rank0.pt", 7, 19, bf16);
   }
 
   TEST_CASE("amp_fp16 on the CPU is refused: LibTorch 1.13's CPU autocast has no float16") {
