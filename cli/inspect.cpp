@@ -9,9 +9,11 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "errors/error.h"
+#include "serialization/pickle_reader.h"
 #include "serialization/weights_file.h"
 #include "state/tree.h"
 #include "util/json.h"
@@ -93,15 +95,43 @@ Children children_of(const c10::IValue& v) {
 
 struct Stats {
   uint64_t tensors = 0, bytes = 0;
-  void add(const Stats& o) { tensors += o.tensors, bytes += o.bytes; }
+  void add(const Stats& o) {
+    if (__builtin_add_overflow(tensors, o.tensors, &tensors)) tensors = UINT64_MAX;
+    if (__builtin_add_overflow(bytes, o.bytes, &bytes)) bytes = UINT64_MAX;
+  }
 };
 
-Stats stats_of(const c10::IValue& v) {
-  Stats s;
-  if (v.isTensor()) return {1, tensor_bytes(v.toTensor())};
-  for (const auto& child : children_of(v)) s.add(stats_of(child.second));
-  return s;
-}
+// One print of a tree. The printer goes reference by reference, so a container the tree holds in
+// several places (a pickle's memo can share one) is printed once for each: `spend` is called for
+// every value printed and stops the print, as the unpickler stops a read, once more values than
+// max_tree_values(file size) would be printed (pickle_reader.h). The stats of each container are
+// worked out once, however often it is shared.
+class Walk {
+ public:
+  Walk(const std::string& path, uint64_t file_bytes) : path_(path), limit_(max_tree_values(file_bytes)) {}
+
+  void spend() {
+    if (++spent_ > limit_)
+      throw CheckpointError(fmt::format("checkpoint '{}': more than {} values to print through shared references",
+                                        path_, limit_));
+  }
+  Stats stats_of(const c10::IValue& v) {
+    if (v.isTensor()) return {1, tensor_bytes(v.toTensor())};
+    if (!is_container(v)) return {};
+    const void* id = v.internalToPointer();
+    if (const auto it = stats_.find(id); it != stats_.end()) return it->second;
+    Stats s;
+    for (const auto& child : children_of(v)) s.add(stats_of(child.second));
+    stats_.emplace(id, s);
+    return s;
+  }
+
+ private:
+  const std::string& path_;
+  const uint64_t limit_;
+  uint64_t spent_ = 0;
+  std::unordered_map<const void*, Stats> stats_;
+};
 
 std::string stats_text(const Stats& s) {
   return s.tensors == 0 ? ""
@@ -109,11 +139,11 @@ std::string stats_text(const Stats& s) {
 }
 
 // "{4 keys, 4 tensors, 840 B}", "[2 items]", "()".
-std::string container_text(const c10::IValue& v, size_t n) {
+std::string container_text(const c10::IValue& v, size_t n, Walk& walk) {
   const bool dict = v.isGenericDict();
   const char* brackets = dict ? "{}" : v.isList() ? "[]" : "()";
   if (n == 0) return brackets;
-  return fmt::format("{}{} {}{}{}{}", brackets[0], n, dict ? "key" : "item", n == 1 ? "" : "s", stats_text(stats_of(v)),
+  return fmt::format("{}{} {}{}{}{}", brackets[0], n, dict ? "key" : "item", n == 1 ? "" : "s", stats_text(walk.stats_of(v)),
                      brackets[1]);
 }
 
@@ -136,7 +166,7 @@ std::optional<std::string> one_line(const c10::IValue& v, bool json) {
   return fmt::format("{}{}{}", brackets[0], fmt::join(parts, ", "), brackets[1]);
 }
 
-void print_tree(std::ostream& out, const c10::IValue& v, size_t indent, bool all) {
+void print_tree(std::ostream& out, const c10::IValue& v, size_t indent, bool all, Walk& walk) {
   const auto children = children_of(v);
   const bool may_elide = !all && (!v.isGenericDict() || !v.toGenericDict().keyType()->cast<c10::StringType>());
   const size_t shown = may_elide ? std::min(children.size(), kMaxShown) : children.size();
@@ -147,18 +177,19 @@ void print_tree(std::ostream& out, const c10::IValue& v, size_t indent, bool all
   const std::string margin(indent, ' ');
   for (size_t i = 0; i < shown; ++i) {
     const auto& [label, child] = children[i];
+    walk.spend();
     const auto inline_text = one_line(child, false);
     if (is_container(child) && !inline_text) {
       const auto grandchildren = children_of(child).size();
-      out << margin << label << "  " << container_text(child, grandchildren) << "\n";
-      if (grandchildren > 0) print_tree(out, child, indent + 2, all);
+      out << margin << label << "  " << container_text(child, grandchildren, walk) << "\n";
+      if (grandchildren > 0) print_tree(out, child, indent + 2, all, walk);
     } else {
       out << margin << fmt::format("{:<{}}  {}\n", label, pad, inline_text ? *inline_text : leaf_text(child));
     }
   }
   if (shown < children.size()) {
     Stats rest;
-    for (size_t i = shown; i < children.size(); ++i) rest.add(stats_of(children[i].second));
+    for (size_t i = shown; i < children.size(); ++i) rest.add(walk.stats_of(children[i].second));
     const auto rest_text = stats_text(rest);
     out << margin << "... " << children.size() - shown << " more"
         << (rest_text.empty() ? "" : " (" + rest_text.substr(2) + ")") << "\n";
@@ -179,7 +210,8 @@ std::string scalar_json(const c10::IValue& v) {
 }
 
 // Containers one entry a line, except short ones of scalars, which stay on one line.
-void write_json(std::ostream& out, const c10::IValue& v, size_t indent) {
+void write_json(std::ostream& out, const c10::IValue& v, size_t indent, Walk& walk) {
+  walk.spend();
   if (const auto text = is_container(v) ? one_line(v, true) : scalar_json(v)) {
     out << *text;
     return;
@@ -191,7 +223,7 @@ void write_json(std::ostream& out, const c10::IValue& v, size_t indent) {
   for (size_t i = 0; i < children.size(); ++i) {
     out << (i == 0 ? "\n" : ",\n") << margin;
     if (object) out << json_quote(children[i].first) << ": ";
-    write_json(out, children[i].second, indent + 2);
+    write_json(out, children[i].second, indent + 2, walk);
   }
   out << "\n" << std::string(indent, ' ') << (object ? "}" : "]");
 }
@@ -204,14 +236,19 @@ c10::IValue child(const c10::IValue& v, const char* key) {
   return it == dict.end() ? c10::IValue() : it->value();
 }
 
-// {file_bytes, tensor_count, tensor_bytes, then what the file holds of timestamp (epoch, batch,
-// sample, batch_in_epoch), run_name, rank_zero_seed, tempo_version, torch_version, metadata}.
-TreeDict summarize(const std::string& path, const WeightsFile& file) {
-  auto summary = new_tree_dict();
+// The size of the file at `path`, 0 if it cannot be had.
+uint64_t size_of_file(const std::string& path) {
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
-  summary.insert("file_bytes", error ? int64_t{0} : static_cast<int64_t>(size));
-  const auto stats = stats_of(file.tree);
+  return error ? 0 : static_cast<uint64_t>(size);
+}
+
+// {file_bytes, tensor_count, tensor_bytes, then what the file holds of timestamp (epoch, batch,
+// sample, batch_in_epoch), run_name, rank_zero_seed, tempo_version, torch_version, metadata}.
+TreeDict summarize(const std::string& path, const WeightsFile& file, Walk& walk) {
+  auto summary = new_tree_dict();
+  summary.insert("file_bytes", static_cast<int64_t>(size_of_file(path)));
+  const auto stats = walk.stats_of(file.tree);
   summary.insert("tensor_count", static_cast<int64_t>(stats.tensors));
   summary.insert("tensor_bytes", static_cast<int64_t>(stats.bytes));
   const auto state = child(file.tree, "state");
@@ -241,7 +278,8 @@ std::string plain_or_quoted(const std::string& s) {
 }
 
 void print_text(std::ostream& out, const std::string& path, const WeightsFile& file, bool all) {
-  const auto summary = summarize(path, file);
+  Walk walk(path, size_of_file(path));
+  const auto summary = summarize(path, file, walk);
   auto line = [&out](const std::string& label, const std::string& value) {
     out << fmt::format("{:<16}{}\n", label, value);
   };
@@ -269,16 +307,17 @@ void print_text(std::ostream& out, const std::string& path, const WeightsFile& f
     }
   }
   out << "\n" << (is_container(file.tree) ? "" : leaf_text(file.tree) + "\n");
-  print_tree(out, file.tree, 0, all);
+  print_tree(out, file.tree, 0, all, walk);
 }
 
 void print_json(std::ostream& out, const std::string& path, const WeightsFile& file) {
+  Walk walk(path, size_of_file(path));
   auto document = new_tree_dict();
   document.insert("file", path);
   document.insert("format", file.format);
-  document.insert("summary", summarize(path, file));
+  document.insert("summary", summarize(path, file, walk));
   document.insert("tree", file.tree);
-  write_json(out, document, 0);
+  write_json(out, document, 0, walk);
   out << "\n";
 }
 

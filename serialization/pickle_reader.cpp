@@ -3,11 +3,72 @@
 #include <cstdio>
 #include <cstring>
 
+#include "serialization/tree_release.h"
 #include "serialization/unpickler.h"
 #include "util/coding.h"
 
 namespace tempo {
 namespace detail {
+
+Item::~Item() {
+  const bool holds_tree = is_container(value) && value.use_count() == 1;
+  if (!items && !holds_tree) return;  // nothing to free here, or only a count to drop
+  // Tuples of items only this one holds give up their items to a work list before they are
+  // freed; every value found on the way is left to release_trees.
+  std::vector<c10::IValue> values;
+  std::vector<std::shared_ptr<std::vector<Item>>> tuples;
+  try {
+    values.push_back(std::move(value));
+    tuples.push_back(std::move(items));
+    while (!tuples.empty()) {
+      const auto tuple = std::move(tuples.back());
+      tuples.pop_back();
+      if (!tuple || tuple.use_count() != 1) continue;
+      for (auto& item : *tuple) {
+        values.push_back(std::move(item.value));
+        tuples.push_back(std::move(item.items));
+      }
+    }  // each tuple freed here holds emptied items, whose destructors return at once
+  } catch (...) {
+    // Out of memory for the work lists: the rest is freed the ordinary way.
+  }
+  release_trees(values);
+}
+
+Unpickler::~Unpickler() {
+  std::vector<c10::IValue> loose;
+  try {
+    for (const auto& c : containers_)
+      if (!reached_.count(c.internalToPointer())) take_children(c, loose);
+  } catch (...) {
+    // Out of memory: the containers not emptied are freed (or leak, if cyclic) as they are.
+  }
+  stack_.clear();
+  memo_.clear();
+  release_trees(loose);
+  release_trees(containers_);
+}
+
+Item Unpickler::make_tuple(std::vector<Item> items) {
+  int inner = 0;
+  for (const auto& i : items) inner = std::max(inner, height_of(i));
+  if (inner + 1 > kMaxHeight) fail_depth();
+  bool plain = true;
+  for (const auto& i : items) plain = plain && i.kind == Kind::Value;
+  if (!plain) {
+    Item t;
+    t.kind = Kind::Tuple;
+    t.items = std::make_shared<std::vector<Item>>(std::move(items));
+    t.height = inner + 1;
+    return t;
+  }
+  std::vector<c10::IValue> values;
+  values.reserve(items.size());
+  for (auto& i : items) values.push_back(std::move(i.value));
+  Item t = value_item(c10::ivalue::Tuple::create(std::move(values)));
+  heights_[t.value.internalToPointer()] = inner + 1;
+  return t;
+}
 
 c10::IValue Unpickler::run() {
   for (;;) {
@@ -24,8 +85,9 @@ c10::IValue Unpickler::run() {
       case '.': {  // STOP
         if (stack_.size() != 1 || !marks_.empty()) fail("malformed pickle: STOP with an unbalanced stack");
         c10::IValue result = as_value(stack_.back(), "the pickle's result");
-        std::unordered_map<const void*, bool> done;
-        check_tree(result, 0, done);
+        std::unordered_map<const void*, uint64_t> seen;
+        check_tree(result, 0, seen);
+        reached_ = std::move(seen);
         return result;
       }
       case '(':
@@ -40,7 +102,7 @@ c10::IValue Unpickler::run() {
         push(new_list());
         break;
       case ')':
-        push(value_item(c10::ivalue::Tuple::create({})));
+        push(make_tuple({}));
         break;
       case 0x85:
       case 0x86:
@@ -165,6 +227,7 @@ void Unpickler::set_items(const std::vector<Item>& items) {
     const c10::TypePtr& have = dict.keyType();
     if (have->kind() != c10::TypeKind::AnyType && *have != *want)
       dict.unsafeSetKeyType(dict.empty() ? want : c10::TypePtr(c10::AnyType::get()));
+    grow(target, height_of(items[i + 1]));
     dict.insert_or_assign(std::move(key), as_value(items[i + 1], "a dict value"));
   }
 }
@@ -173,27 +236,39 @@ void Unpickler::append(const std::vector<Item>& items) {
   const c10::IValue target = as_value(top(), "a list");
   if (!target.isList()) fail("malformed pickle: APPEND on a value that is not a list");
   auto list = target.toList();
-  for (const auto& item : items) list.push_back(as_value(item, "a list element"));
+  for (const auto& item : items) {
+    grow(target, height_of(item));
+    list.push_back(as_value(item, "a list element"));
+  }
 }
 
-void Unpickler::check_tree(const c10::IValue& v, int depth,
-                           std::unordered_map<const void*, bool>& done) const {
-  if (!v.isGenericDict() && !v.isList() && !v.isTuple()) return;
-  if (depth > kMaxDepth) fail("pickle nests deeper than " + std::to_string(kMaxDepth) + " levels");
+// The number of values `v` expands to, each reference to a shared container counted again
+// (`seen` holds each container's count once known, 0 while it is being counted).
+uint64_t Unpickler::check_tree(const c10::IValue& v, int depth,
+                               std::unordered_map<const void*, uint64_t>& seen) const {
+  if (!is_container(v)) return 1;
+  if (depth > kMaxDepth) fail_depth();
   const void* id = v.internalToPointer();
-  const auto [it, fresh] = done.try_emplace(id, false);
-  if (!fresh) {
-    if (!it->second) fail("pickle holds a cyclic structure");
-    return;  // shared, already checked
+  if (const auto it = seen.find(id); it != seen.end()) {
+    if (it->second == 0) fail("pickle holds a cyclic structure");
+    return it->second;  // shared, already checked
   }
+  seen.emplace(id, 0);
+  uint64_t count = 1;
+  const auto add = [&](const c10::IValue& child) {
+    count += check_tree(child, depth + 1, seen);  // each at most max_values_: no overflow
+    if (count > max_values_)
+      fail("pickle expands to more than " + std::to_string(max_values_) + " values through shared references");
+  };
   if (v.isGenericDict()) {
-    for (const auto& entry : v.toGenericDict()) check_tree(entry.value(), depth + 1, done);
+    for (const auto& entry : v.toGenericDict()) add(entry.value());
   } else if (v.isList()) {
-    for (const auto& e : v.toListRef()) check_tree(e, depth + 1, done);
+    for (const auto& e : v.toListRef()) add(e);
   } else {
-    for (const auto& e : v.toTupleRef().elements()) check_tree(e, depth + 1, done);
+    for (const auto& e : v.toTupleRef().elements()) add(e);
   }
-  done[id] = true;
+  seen[id] = count;
+  return count;
 }
 
 }  // namespace detail
@@ -204,11 +279,7 @@ c10::IValue unpickle_tree(std::string_view bytes, const StorageLoader& load_stor
   try {
     return unpickler.run();
   } catch (const c10::Error& e) {
-    unpickler.break_cycles();
     throw CheckpointError("checkpoint '" + what + "': " + e.what_without_backtrace());
-  } catch (...) {
-    unpickler.break_cycles();
-    throw;
   }
 }
 

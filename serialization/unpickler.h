@@ -2,6 +2,8 @@
 // serialization/pickle_reader.h instead. The unpickler's stack item and state: a machine for the
 // protocol-2 opcodes that knows no Python object but the few torch.save needs, with every
 // length, depth and size bounded. Its methods throw tempo::CheckpointError naming the file.
+// Nothing it holds is freed by a recursive destructor (see tree_release.h), so no nesting a file
+// can build overflows the C++ stack, on success or failure.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -9,6 +11,8 @@
 #include <ATen/core/List.h>
 #include <ATen/core/jit_type.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,9 +29,14 @@ namespace tempo::detail {
 // enough that a hostile file cannot exhaust memory or the C++ stack.
 constexpr size_t kMaxStack = size_t{1} << 20;
 constexpr size_t kMaxMarks = 256;
+// A container may sit at most kMaxDepth levels below the result, as pickle_tree() allows: a
+// chain of at most kMaxHeight containers.
 constexpr int kMaxDepth = 256;
+constexpr int kMaxHeight = kMaxDepth + 1;
 constexpr size_t kMaxDims = 64;
 constexpr size_t kMaxGlobalLine = 256;
+
+inline bool is_container(const c10::IValue& v) { return v.isGenericDict() || v.isList() || v.isTuple(); }
 
 enum class Kind { Value, Global, Storage, Tuple };
 enum class Global { OrderedDict, RebuildTensor, RebuildParameter, StorageType };
@@ -40,7 +49,27 @@ struct Item {
   c10::IValue value;  // Value: the value. Storage: the 1-D tensor spanning the storage.
   Global global = Global::OrderedDict;
   c10::ScalarType dtype = c10::ScalarType::Undefined;  // Global::StorageType
-  std::vector<Item> items;                             // Kind::Tuple
+  // Kind::Tuple: the items, never changed once the tuple is made and shared by all its copies, so
+  // that fetching a wide tuple from the memo again and again costs nothing; and the containers
+  // nested in it, itself included (its height).
+  std::shared_ptr<std::vector<Item>> items;
+  int height = 0;
+
+  Item() = default;
+  Item(const Item&) = default;
+  Item(Item&&) noexcept = default;
+  // By value and swapped: what the target held is freed by ~Item, never recursively.
+  Item& operator=(Item other) noexcept {
+    std::swap(kind, other.kind);
+    value.swap(other.value);
+    std::swap(global, other.global);
+    std::swap(dtype, other.dtype);
+    items.swap(other.items);
+    std::swap(height, other.height);
+    return *this;
+  }
+  // Frees nested tuples and the value's tree level by level, not by recursion.
+  ~Item();
 };
 
 inline Item value_item(c10::IValue v) {
@@ -52,28 +81,21 @@ inline Item value_item(c10::IValue v) {
 class Unpickler {
  public:
   Unpickler(std::string_view bytes, const StorageLoader& load, const std::string& what)
-      : bytes_(bytes), load_(load), what_(what) {}
+      : bytes_(bytes), load_(load), what_(what), max_values_(max_tree_values(bytes.size())) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+  // Frees everything but the result without recursion, and empties every dict and list the
+  // result does not reach (all of them after a failure): a hostile pickle can build reference
+  // cycles through the memo, which would otherwise leak.
+  ~Unpickler();
 
   c10::IValue run();
-
-  // A hostile pickle can build reference cycles through the memo; emptying every container we
-  // made breaks them so an aborted load does not leak.
-  void break_cycles() {
-    stack_.clear();
-    memo_.clear();
-    for (auto& c : containers_) {
-      if (c.isGenericDict())
-        c.toGenericDict().clear();
-      else if (c.isList())
-        c.toList().clear();
-    }
-    containers_.clear();
-  }
 
  private:
   [[noreturn]] void fail(const std::string& why) const {
     throw CheckpointError("checkpoint '" + what_ + "': " + why);
   }
+  [[noreturn]] void fail_depth() const { fail("pickle nests deeper than " + std::to_string(kMaxDepth) + " levels"); }
 
   size_t left() const { return bytes_.size() - pos_; }
   std::string_view take(size_t n) {
@@ -132,35 +154,39 @@ class Unpickler {
     return item.value;
   }
   std::vector<Item> tuple_items(const Item& item, const char* where) const {
-    if (item.kind == Kind::Tuple) return item.items;
+    if (item.kind == Kind::Tuple) return *item.items;
     if (item.kind != Kind::Value || !item.value.isTuple()) fail(std::string("expected a tuple as ") + where);
     std::vector<Item> out;
     for (const auto& e : item.value.toTupleRef().elements()) out.push_back(value_item(e));
     return out;
   }
-  Item make_tuple(std::vector<Item> items) {
-    bool plain = true;
-    for (const auto& i : items) plain = plain && i.kind == Kind::Value;
-    if (!plain) {
-      Item t;
-      t.kind = Kind::Tuple;
-      t.items = std::move(items);
-      return t;
-    }
-    std::vector<c10::IValue> values;
-    values.reserve(items.size());
-    for (auto& i : items) values.push_back(std::move(i.value));
-    return value_item(c10::ivalue::Tuple::create(std::move(values)));
+  // Containers nested in what `item` holds, itself included, as far as the opcodes so far show: a
+  // list or dict can still grow deeper after it was put inside another; check_tree() has the
+  // last word.
+  int height_of(const Item& item) const {
+    if (item.kind == Kind::Tuple) return item.height;
+    if (item.kind != Kind::Value || !is_container(item.value)) return 0;
+    const auto it = heights_.find(item.value.internalToPointer());
+    return it == heights_.end() ? 1 : it->second;
   }
-
+  // `container` now holds something of height `inner`.
+  void grow(const c10::IValue& container, int inner) {
+    if (inner + 1 > kMaxHeight) fail_depth();
+    int& height = heights_[container.internalToPointer()];
+    height = std::max(height, inner + 1);
+  }
+  Item make_tuple(std::vector<Item> items);
   Item new_dict() {
     c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
     containers_.emplace_back(d);
+    // A fresh address: the height of an earlier, freed container there must not stick.
+    heights_[containers_.back().internalToPointer()] = 1;
     return value_item(d);
   }
   Item new_list() {
     c10::impl::GenericList l(c10::AnyType::get());
     containers_.emplace_back(l);
+    heights_[containers_.back().internalToPointer()] = 1;
     return value_item(l);
   }
 
@@ -172,7 +198,7 @@ class Unpickler {
   Item resolve_global(const std::string& module, const std::string& name) const;
   at::Tensor rebuild_tensor(const std::vector<Item>& args) const;
   std::vector<int64_t> int_tuple(const Item& item, const char* where) const;
-  void check_tree(const c10::IValue& v, int depth, std::unordered_map<const void*, bool>& done) const;
+  uint64_t check_tree(const c10::IValue& v, int depth, std::unordered_map<const void*, uint64_t>& seen) const;
 
   std::string_view bytes_;
   size_t pos_ = 0;
@@ -182,7 +208,12 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Item> memo_;
   std::unordered_map<std::string, at::Tensor> storages_;
-  std::vector<c10::IValue> containers_;
+  std::vector<c10::IValue> containers_;  // every dict and list made
+  // Every dict, list and tuple made, by address: its height as far as seen (see height_of).
+  std::unordered_map<const void*, int> heights_;
+  // After a successful STOP: the containers the result reaches, kept intact by ~Unpickler.
+  std::unordered_map<const void*, uint64_t> reached_;
+  const uint64_t max_values_;
 };
 
 }  // namespace tempo::detail
