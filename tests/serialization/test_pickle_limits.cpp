@@ -67,9 +67,9 @@ TEST_SUITE("serialization") {
         {"lists and tuples", nested_lists_and_tuples(levels)},
         {"lists chained through the memo", lists_chained_through_the_memo(levels)},
     };
-    for (const auto& [kind, pickle] : pickles) {
-      CAPTURE(kind);
-      CHECK(unpickle_error(pickle) == "checkpoint 'evil.pt': pickle nests deeper than 256 levels");
+    for (const auto& pickle : pickles) {
+      CAPTURE(pickle.first);
+      CHECK(unpickle_error(pickle.second) == "checkpoint 'evil.pt': pickle nests deeper than 256 levels");
     }
   }
 
