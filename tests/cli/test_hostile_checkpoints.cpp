@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "cli/export.h"
 #include "cli/inspect.h"
@@ -21,6 +22,22 @@ bool one_line(const std::string& text) {
   return !text.empty() && text.back() == '\n' && std::count(text.begin(), text.end(), '\n') == 1;
 }
 
+// Each of `inspect_args` given to tempo inspect, then `path` to tempo export: each refuses in one
+// line, `why`, with exit status 2 and nothing on stdout.
+void check_refused(const std::string& path, const std::vector<std::vector<std::string>>& inspect_args,
+                   const std::string& out, const std::string& why) {
+  for (const auto& args : inspect_args) {
+    const CommandResult r = run_command(tempo::cli::run_inspect, args);
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(one_line(r.err));
+    CHECK(r.err == "tempo inspect: " + why);
+  }
+  const CommandResult r = run_command(tempo::cli::run_export, {path, out});
+  CHECK(r.status == 2);
+  CHECK(r.err == "tempo export: " + why);
+}
+
 }  // namespace
 
 TEST_SUITE("cli") {
@@ -30,15 +47,7 @@ TEST_SUITE("cli") {
     const std::string why = "checkpoint '" + path + "': pickle nests deeper than 256 levels\n";
     for (const auto& pickle : {tempo::testing::nested_tuples(200000), tempo::testing::nested_dicts(200000)}) {
       tempo::testing::write_pickle_checkpoint(path, pickle);
-      for (const auto& args : {std::vector<std::string>{path}, std::vector<std::string>{path, "--json"}}) {
-        const CommandResult r = run_command(tempo::cli::run_inspect, args);
-        CHECK(r.status == 2);
-        CHECK(r.out.empty());
-        CHECK(r.err == "tempo inspect: " + why);
-      }
-      const CommandResult r = run_command(tempo::cli::run_export, {path, dir / "out.safetensors"});
-      CHECK(r.status == 2);
-      CHECK(r.err == "tempo export: " + why);
+      check_refused(path, {{path}, {path, "--json"}}, dir / "out.safetensors", why);
     }
   }
 
@@ -48,17 +57,7 @@ TEST_SUITE("cli") {
     tempo::testing::write_pickle_checkpoint(path, tempo::testing::memo_bomb());
     const std::string why =
         "checkpoint '" + path + "': pickle expands to more than 16777216 values through shared references\n";
-    for (const auto& args : {std::vector<std::string>{path}, std::vector<std::string>{path, "--json"},
-                             std::vector<std::string>{path, "--all"}}) {
-      const CommandResult r = run_command(tempo::cli::run_inspect, args);
-      CHECK(r.status == 2);
-      CHECK(r.out.empty());
-      CHECK(one_line(r.err));
-      CHECK(r.err == "tempo inspect: " + why);
-    }
-    const CommandResult r = run_command(tempo::cli::run_export, {path, dir / "out.safetensors"});
-    CHECK(r.status == 2);
-    CHECK(r.err == "tempo export: " + why);
+    check_refused(path, {{path}, {path, "--json"}, {path, "--all"}}, dir / "out.safetensors", why);
   }
 
   TEST_CASE("inspect prints a checkpoint whose lists share one list within the bound") {
