@@ -55,12 +55,13 @@
 
 #include "bench_python_side.h"
 #include "bench_support.h"
-#include "callbacks/checkpoint_saver.h"
-#include "callbacks/logger.h"
-#include "serialization/checkpoint_file.h"
-#include "state/model.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/model.h"
+#include "tempo/state/state.h"
+#include "tempo/state/torch_compat.h"
+#include "tempo/state/tree.h"
 
 #ifndef TEMPO_BENCH_DIR
 #define TEMPO_BENCH_DIR "benchmarks"
@@ -207,7 +208,7 @@ std::unique_ptr<tempo::State> make_training_state(const c10::IValue& tree) {
     param_state->step(1000);
     param_state->exp_avg(s.at("exp_avg").toTensor());
     param_state->exp_avg_sq(s.at("exp_avg_sq").toTensor());
-    adam->state()[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(param_state);
+    adam->state()[tempo::optimizer_state_key(params[i])] = std::move(param_state);
   }
   state->model = model;
   state->optimizers = {adam};

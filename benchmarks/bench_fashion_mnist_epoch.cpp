@@ -21,12 +21,12 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "data/data_loader.h"
-#include "data/fashion_mnist.h"
-#include "models/mlp.h"
-#include "optim/fused_adam.h"
-#include "state/rng.h"
-#include "trainer/trainer.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/data/fashion_mnist.h"
+#include "tempo/models/mlp.h"
+#include "tempo/optim/fused_adam.h"
+#include "tempo/state/rng.h"
+#include "tempo/trainer/trainer.h"
 
 #ifndef TEMPO_BENCH_DIR
 #define TEMPO_BENCH_DIR "benchmarks"

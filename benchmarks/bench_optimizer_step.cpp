@@ -27,9 +27,9 @@
 
 #include "bench_python_side.h"
 #include "bench_support.h"
-#include "optim/fused_adam.h"
-#include "optim/fused_kernels.h"
-#include "optim/fused_sgd.h"
+#include "tempo/optim/fused_adam.h"
+#include "tempo/optim/fused_kernels.h"
+#include "tempo/optim/fused_sgd.h"
 
 #ifndef TEMPO_BENCH_DIR
 #define TEMPO_BENCH_DIR "benchmarks"

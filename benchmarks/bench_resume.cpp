@@ -19,12 +19,12 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "data/data_loader.h"
-#include "data/fashion_mnist.h"
-#include "models/mlp.h"
-#include "serialization/checkpoint_file.h"
-#include "state/rng.h"
-#include "trainer/trainer.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/data/fashion_mnist.h"
+#include "tempo/models/mlp.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/rng.h"
+#include "tempo/trainer/trainer.h"
 
 namespace {
 

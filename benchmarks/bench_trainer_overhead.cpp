@@ -22,11 +22,12 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "data/data_loader.h"
-#include "data/dataset.h"
-#include "models/mlp.h"
-#include "state/rng.h"
-#include "trainer/trainer.h"
+#include "tempo/state/torch_compat.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/data/dataset.h"
+#include "tempo/models/mlp.h"
+#include "tempo/state/rng.h"
+#include "tempo/trainer/trainer.h"
 
 namespace {
 
@@ -65,7 +66,7 @@ class HandLoop {
       }
       auto idx = order_.slice(0, next_ * kBatchSize, std::min(n, (next_ + 1) * kBatchSize));
       ++next_;
-      optimizer_.zero_grad();
+      tempo::zero_grad_in_place(optimizer_);
       auto loss = torch::nn::functional::cross_entropy(model_->forward(x_.index_select(0, idx)), y_.index_select(0, idx));
       loss.backward();
       optimizer_.step();

@@ -1,4 +1,4 @@
-#include "callbacks/callback.h"
+#include "tempo/callbacks/callback.h"
 
 #include <c10/util/Type.h>
 

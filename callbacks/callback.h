@@ -16,8 +16,8 @@
 
 #include <string>
 
-#include "callbacks/event.h"
-#include "state/stateful.h"
+#include "tempo/callbacks/event.h"
+#include "tempo/state/stateful.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "callbacks/checkpoint_folder.h"
+#include "tempo/callbacks/checkpoint_folder.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -12,9 +12,9 @@
 #include <functional>
 #include <system_error>
 
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 namespace fs = std::filesystem;

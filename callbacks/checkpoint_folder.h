@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/name_format.h"
-#include "serialization/env.h"
+#include "tempo/callbacks/name_format.h"
+#include "tempo/serialization/env.h"
 
 namespace tempo {
 

@@ -40,7 +40,7 @@
 // one a pending save relies on. A failure is reported at the saver's next event once the thread
 // has finished, or when something waits for it, at the latest at FIT_END (on_close when fit()
 // failed): as CheckpointError, or with ignore_errors as the warning a synchronous save prints.
-#include "callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/checkpoint_saver.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -59,14 +59,14 @@
 #include <thread>
 #include <utility>
 
-#include "callbacks/logger.h"
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "serialization/checkpoint_file.h"
-#include "state/checkpoint_tree.h"
-#include "state/model.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/checkpoint_tree.h"
+#include "tempo/state/model.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace fs = std::filesystem;

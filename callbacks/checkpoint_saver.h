@@ -25,13 +25,13 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/callback.h"
-#include "callbacks/checkpoint_folder.h"
-#include "callbacks/interval.h"
-#include "callbacks/metric_monitor.h"
-#include "callbacks/name_format.h"
-#include "state/checkpoint_snapshot.h"
-#include "util/folder_lock.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/callbacks/checkpoint_folder.h"
+#include "tempo/callbacks/interval.h"
+#include "tempo/callbacks/metric_monitor.h"
+#include "tempo/callbacks/name_format.h"
+#include "tempo/state/checkpoint_snapshot.h"
+#include "tempo/util/folder_lock.h"
 
 namespace tempo {
 

@@ -1,12 +1,12 @@
-#include "callbacks/early_stopper.h"
+#include "tempo/callbacks/early_stopper.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "errors/error.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 

@@ -15,9 +15,9 @@
 
 #include <torch/arg.h>
 
-#include "callbacks/callback.h"
-#include "callbacks/metric_monitor.h"
-#include "time/time_quantity.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/callbacks/metric_monitor.h"
+#include "tempo/time/time_quantity.h"
 
 namespace tempo {
 

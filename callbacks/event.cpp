@@ -1,8 +1,8 @@
-#include "callbacks/event.h"
+#include "tempo/callbacks/event.h"
 
 #include <fmt/format.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 namespace {

@@ -1,4 +1,4 @@
-#include "callbacks/interval.h"
+#include "tempo/callbacks/interval.h"
 
 #include <memory>
 

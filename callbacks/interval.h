@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "callbacks/interval_scheduler.h"
+#include "tempo/callbacks/interval_scheduler.h"
 
 namespace tempo {
 

@@ -1,12 +1,12 @@
-#include "callbacks/interval_scheduler.h"
+#include "tempo/callbacks/interval_scheduler.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "errors/error.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 namespace {

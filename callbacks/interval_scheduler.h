@@ -10,8 +10,8 @@
 #include <functional>
 #include <vector>
 
-#include "callbacks/event.h"
-#include "time/time_quantity.h"
+#include "tempo/callbacks/event.h"
+#include "tempo/time/time_quantity.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "callbacks/logger.h"
+#include "tempo/callbacks/logger.h"
 
 namespace tempo {
 

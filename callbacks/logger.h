@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/callback.h"
-#include "metrics/metric.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/metrics/metric.h"
 
 namespace tempo {
 

@@ -1,10 +1,10 @@
-#include "callbacks/lr_monitor.h"
+#include "tempo/callbacks/lr_monitor.h"
 
 #include <torch/optim/optimizer.h>
 
-#include "callbacks/logger.h"
-#include "state/optimizer_state.h"
-#include "state/state.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/state/optimizer_state.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

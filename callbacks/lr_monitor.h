@@ -2,7 +2,7 @@
 // Composer's names "lr-<OptimizerClass>/group<i>" ("lr-Adam/group0"). Stateless.
 #pragma once
 
-#include "callbacks/callback.h"
+#include "tempo/callbacks/callback.h"
 
 namespace tempo {
 

@@ -1,10 +1,10 @@
-#include "callbacks/memory_monitor.h"
+#include "tempo/callbacks/memory_monitor.h"
 
 #include <fstream>
 #include <sstream>
 #include <string>
 
-#include "callbacks/logger.h"
+#include "tempo/callbacks/logger.h"
 
 namespace tempo {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <utility>
 
-#include "callbacks/callback.h"
+#include "tempo/callbacks/callback.h"
 
 namespace tempo {
 

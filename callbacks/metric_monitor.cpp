@@ -1,12 +1,12 @@
-#include "callbacks/metric_monitor.h"
+#include "tempo/callbacks/metric_monitor.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 
-#include "errors/error.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

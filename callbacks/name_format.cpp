@@ -1,4 +1,4 @@
-#include "callbacks/name_format.h"
+#include "tempo/callbacks/name_format.h"
 
 #include <fmt/args.h>
 #include <fmt/format.h>
@@ -7,8 +7,8 @@
 #include <cctype>
 #include <variant>
 
-#include "errors/error.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 namespace {

@@ -1,10 +1,10 @@
-#include "callbacks/nan_monitor.h"
+#include "tempo/callbacks/nan_monitor.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "errors/error.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

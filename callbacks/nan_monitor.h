@@ -4,7 +4,7 @@
 // host once per (micro)batch. Stateless.
 #pragma once
 
-#include "callbacks/callback.h"
+#include "tempo/callbacks/callback.h"
 
 namespace tempo {
 

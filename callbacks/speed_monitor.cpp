@@ -1,11 +1,11 @@
-#include "callbacks/speed_monitor.h"
+#include "tempo/callbacks/speed_monitor.h"
 
 #include <fmt/format.h>
 
-#include "callbacks/logger.h"
-#include "errors/error.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 

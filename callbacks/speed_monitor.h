@@ -16,7 +16,7 @@
 
 #include <torch/arg.h>
 
-#include "callbacks/callback.h"
+#include "tempo/callbacks/callback.h"
 
 namespace tempo {
 

@@ -1,8 +1,8 @@
-#include "callbacks/threshold_stopper.h"
+#include "tempo/callbacks/threshold_stopper.h"
 
 #include <fmt/format.h>
 
-#include "state/state.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

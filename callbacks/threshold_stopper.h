@@ -8,8 +8,8 @@
 
 #include <torch/arg.h>
 
-#include "callbacks/callback.h"
-#include "callbacks/metric_monitor.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/callbacks/metric_monitor.h"
 
 namespace tempo {
 

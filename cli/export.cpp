@@ -1,4 +1,4 @@
-#include "cli/export.h"
+#include "tempo/cli/export.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -9,10 +9,10 @@
 #include <iostream>
 #include <map>
 
-#include "errors/error.h"
-#include "serialization/safetensors.h"
-#include "serialization/weights_file.h"
-#include "state/version.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/safetensors.h"
+#include "tempo/serialization/weights_file.h"
+#include "tempo/state/version.h"
 
 namespace tempo::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "cli/failure.h"
+#include "tempo/cli/failure.h"
 
 #include <c10/util/Exception.h>
 #include <c10/util/Type.h>
@@ -8,7 +8,7 @@
 #include <new>
 #include <typeinfo>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo::cli {
 

@@ -1,4 +1,4 @@
-#include "cli/inspect.h"
+#include "tempo/cli/inspect.h"
 
 #include <fmt/format.h>
 
@@ -12,12 +12,12 @@
 #include <unordered_map>
 #include <utility>
 
-#include "errors/error.h"
-#include "serialization/pickle_reader.h"
-#include "serialization/weights_file.h"
-#include "state/tree.h"
-#include "util/json.h"
-#include "util/number_format.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/pickle_reader.h"
+#include "tempo/serialization/weights_file.h"
+#include "tempo/state/tree.h"
+#include "tempo/util/json.h"
+#include "tempo/util/number_format.h"
 
 namespace tempo::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "cli/main.h"
+#include "tempo/cli/main.h"
 
 #include <torch/version.h>
 
@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/export.h"
-#include "cli/failure.h"
-#include "cli/inspect.h"
-#include "cli/plot.h"
-#include "cli/train.h"
-#include "state/version.h"
+#include "tempo/cli/export.h"
+#include "tempo/cli/failure.h"
+#include "tempo/cli/inspect.h"
+#include "tempo/cli/plot.h"
+#include "tempo/cli/train.h"
+#include "tempo/state/version.h"
 
 namespace tempo::cli {
 

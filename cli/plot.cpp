@@ -1,4 +1,4 @@
-#include "cli/plot.h"
+#include "tempo/cli/plot.h"
 
 #include <fmt/format.h>
 
@@ -14,11 +14,11 @@
 #include <string_view>
 #include <system_error>
 
-#include "cli/failure.h"
-#include "errors/error.h"
-#include "plot/png_writer.h"
-#include "util/json.h"
-#include "util/regular_file.h"
+#include "tempo/cli/failure.h"
+#include "tempo/errors/error.h"
+#include "tempo/plot/png_writer.h"
+#include "tempo/util/json.h"
+#include "tempo/util/regular_file.h"
 
 namespace tempo::cli {
 

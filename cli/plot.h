@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "plot/line_chart.h"
+#include "tempo/plot/line_chart.h"
 
 namespace tempo::cli {
 

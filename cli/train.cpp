@@ -1,4 +1,4 @@
-#include "cli/train.h"
+#include "tempo/cli/train.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,14 +9,14 @@
 #include <memory>
 #include <system_error>
 
-#include "cli/failure.h"
-#include "configs/config_node.h"
-#include "configs/registry.h"
-#include "configs/run_config.h"
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "trainer/signal_handling.h"
-#include "trainer/trainer.h"
+#include "tempo/cli/failure.h"
+#include "tempo/configs/config_node.h"
+#include "tempo/configs/registry.h"
+#include "tempo/configs/run_config.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/trainer/signal_handling.h"
+#include "tempo/trainer/trainer.h"
 
 namespace tempo::cli {
 

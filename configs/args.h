@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "configs/config_node.h"
+#include "tempo/configs/config_node.h"
 
 namespace tempo::config {
 

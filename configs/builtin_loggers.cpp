@@ -1,12 +1,12 @@
 // The logger destinations a config can name (`loggers:`), under Composer's names and with
 // Composer's argument names where Composer has them; see loggers/*.h for what each does. Their keys
 // are described in configs/option_descriptions.cpp.
-#include "configs/option_descriptions.h"
-#include "configs/registry.h"
-#include "loggers/console_logger.h"
-#include "loggers/file_logger.h"
-#include "loggers/progress_bar_logger.h"
-#include "loggers/tensorboard_logger.h"
+#include "tempo/configs/option_descriptions.h"
+#include "tempo/configs/registry.h"
+#include "tempo/loggers/console_logger.h"
+#include "tempo/loggers/file_logger.h"
+#include "tempo/loggers/progress_bar_logger.h"
+#include "tempo/loggers/tensorboard_logger.h"
 
 namespace tempo::config {
 

@@ -7,9 +7,9 @@
 
 #include <cctype>
 
-#include "configs/options_description.h"
-#include "configs/registry.h"
-#include "optim/schedulers.h"
+#include "tempo/configs/options_description.h"
+#include "tempo/configs/registry.h"
+#include "tempo/optim/schedulers.h"
 
 namespace tempo::config {
 

@@ -6,22 +6,22 @@
 
 #include <fmt/format.h>
 
-#include "callbacks/checkpoint_saver.h"
-#include "callbacks/early_stopper.h"
-#include "callbacks/lr_monitor.h"
-#include "callbacks/memory_monitor.h"
-#include "callbacks/nan_monitor.h"
-#include "callbacks/speed_monitor.h"
-#include "callbacks/threshold_stopper.h"
-#include "configs/option_descriptions.h"
-#include "configs/registry.h"
-#include "data/data_loader.h"
-#include "data/fashion_mnist.h"
-#include "data/synthetic_dataset.h"
-#include "models/cnn.h"
-#include "models/mlp.h"
-#include "optim/fused_adam.h"
-#include "optim/fused_sgd.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/early_stopper.h"
+#include "tempo/callbacks/lr_monitor.h"
+#include "tempo/callbacks/memory_monitor.h"
+#include "tempo/callbacks/nan_monitor.h"
+#include "tempo/callbacks/speed_monitor.h"
+#include "tempo/callbacks/threshold_stopper.h"
+#include "tempo/configs/option_descriptions.h"
+#include "tempo/configs/registry.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/data/fashion_mnist.h"
+#include "tempo/data/synthetic_dataset.h"
+#include "tempo/models/cnn.h"
+#include "tempo/models/mlp.h"
+#include "tempo/optim/fused_adam.h"
+#include "tempo/optim/fused_sgd.h"
 
 namespace tempo::config {
 

@@ -1,7 +1,7 @@
 // The only place where yaml-cpp is used: ConfigNode wraps a
 // YAML::Node together with its path and the document's Source, which turns a path back into a
 // location in the file or the override that set it.
-#include "configs/config_node.h"
+#include "tempo/configs/config_node.h"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
@@ -17,8 +17,8 @@
 #include <tuple>
 #include <utility>
 
-#include "time/time_quantity.h"
-#include "util/regular_file.h"
+#include "tempo/time/time_quantity.h"
+#include "tempo/util/regular_file.h"
 
 namespace tempo::config {
 

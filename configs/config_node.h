@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "errors/error.h"
-#include "time/time_quantity.h"
+#include "tempo/errors/error.h"
+#include "tempo/time/time_quantity.h"
 
 namespace tempo::config {
 

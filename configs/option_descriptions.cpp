@@ -1,17 +1,17 @@
 // The descriptions of tempo's options structs. A key's doc and value checks are written here, its
 // default in the struct; checks that need more than one key (amp_fp16 needs CUDA, a clipping type
 // needs a threshold) are in run_config.cpp.
-#include "configs/option_descriptions.h"
+#include "tempo/configs/option_descriptions.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 
-#include "callbacks/checkpoint_folder.h"
-#include "callbacks/name_format.h"
-#include "errors/error.h"
-#include "util/utf8.h"
+#include "tempo/callbacks/checkpoint_folder.h"
+#include "tempo/callbacks/name_format.h"
+#include "tempo/errors/error.h"
+#include "tempo/util/utf8.h"
 
 namespace tempo::config {
 

@@ -13,21 +13,21 @@
 
 #include <string>
 
-#include "callbacks/checkpoint_saver.h"
-#include "callbacks/early_stopper.h"
-#include "callbacks/speed_monitor.h"
-#include "callbacks/threshold_stopper.h"
-#include "configs/options_description.h"
-#include "data/data_loader.h"
-#include "data/fashion_mnist.h"
-#include "data/synthetic_dataset.h"
-#include "loggers/console_logger.h"
-#include "loggers/file_logger.h"
-#include "loggers/progress_bar_logger.h"
-#include "loggers/tensorboard_logger.h"
-#include "models/cnn.h"
-#include "models/mlp.h"
-#include "trainer/trainer_options.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/early_stopper.h"
+#include "tempo/callbacks/speed_monitor.h"
+#include "tempo/callbacks/threshold_stopper.h"
+#include "tempo/configs/options_description.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/data/fashion_mnist.h"
+#include "tempo/data/synthetic_dataset.h"
+#include "tempo/loggers/console_logger.h"
+#include "tempo/loggers/file_logger.h"
+#include "tempo/loggers/progress_bar_logger.h"
+#include "tempo/loggers/tensorboard_logger.h"
+#include "tempo/models/cnn.h"
+#include "tempo/models/mlp.h"
+#include "tempo/trainer/trainer_options.h"
 
 namespace tempo::config {
 

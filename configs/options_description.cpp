@@ -1,5 +1,5 @@
 // The parts of Description that are not templates: how a float and an error are written.
-#include "configs/options_description.h"
+#include "tempo/configs/options_description.h"
 
 #include <fmt/format.h>
 

@@ -26,10 +26,10 @@
 #include <utility>
 #include <vector>
 
-#include "callbacks/interval.h"
-#include "configs/config_node.h"
-#include "configs/schema.h"
-#include "time/time_quantity.h"
+#include "tempo/callbacks/interval.h"
+#include "tempo/configs/config_node.h"
+#include "tempo/configs/schema.h"
+#include "tempo/time/time_quantity.h"
 
 namespace tempo::config {
 

@@ -19,8 +19,8 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "configs/args.h"
-#include "configs/schema.h"
+#include "tempo/configs/args.h"
+#include "tempo/configs/schema.h"
 
 namespace torch::optim {
 class Optimizer;

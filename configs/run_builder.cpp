@@ -5,14 +5,14 @@
 
 #include <fmt/format.h>
 
-#include "callbacks/callback.h"
-#include "callbacks/logger.h"
-#include "configs/option_descriptions.h"
-#include "configs/run_config.h"
-#include "data/data_loader.h"
-#include "state/model.h"
-#include "state/rng.h"
-#include "state/scheduler.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/configs/option_descriptions.h"
+#include "tempo/configs/run_config.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/state/model.h"
+#include "tempo/state/rng.h"
+#include "tempo/state/scheduler.h"
 
 namespace tempo::config {
 

@@ -1,6 +1,6 @@
 // Loading and resolving a config: the checks that need no part to be built. Every error names
 // its location through ConfigNode::where(), so this file never sees yaml-cpp.
-#include "configs/run_config.h"
+#include "tempo/configs/run_config.h"
 
 #include <fmt/format.h>
 

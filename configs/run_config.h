@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "configs/config_node.h"
-#include "configs/registry.h"
-#include "trainer/trainer_options.h"
+#include "tempo/configs/config_node.h"
+#include "tempo/configs/registry.h"
+#include "tempo/trainer/trainer_options.h"
 
 namespace tempo::config {
 

@@ -1,6 +1,6 @@
 // Helpers over schemas: the nearest key to a typo, and a schema as a markdown table. trainer_schema()
 // is in option_descriptions.cpp, derived from TrainerOptions' description.
-#include "configs/schema.h"
+#include "tempo/configs/schema.h"
 
 #include <fmt/format.h>
 

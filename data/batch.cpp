@@ -1,10 +1,10 @@
-#include "data/batch.h"
+#include "tempo/data/batch.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -1,6 +1,6 @@
-#include "data/batch_prefetcher.h"
+#include "tempo/data/batch_prefetcher.h"
 
-#include "data/data_loader.h"
+#include "tempo/data/data_loader.h"
 
 namespace tempo {
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/batch.h"
+#include "tempo/data/batch.h"
 
 namespace tempo {
 

@@ -10,9 +10,9 @@
 // for a null or empty dataset (and whatever the dataset throws).
 #pragma once
 
-#include "data/batch.h"
-#include "data/dataset.h"
-#include "data/sampler.h"
+#include "tempo/data/batch.h"
+#include "tempo/data/dataset.h"
+#include "tempo/data/sampler.h"
 
 #include <torch/arg.h>
 

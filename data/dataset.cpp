@@ -1,6 +1,6 @@
-#include "data/dataset.h"
+#include "tempo/data/dataset.h"
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 #include <torch/torch.h>
 

@@ -6,7 +6,7 @@
 // Throws: DataError for mismatched tensors or an index out of range.
 #pragma once
 
-#include "data/batch.h"
+#include "tempo/data/batch.h"
 
 #include <ATen/core/Tensor.h>
 

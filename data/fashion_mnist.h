@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "data/dataset.h"
+#include "tempo/data/dataset.h"
 
 namespace tempo {
 

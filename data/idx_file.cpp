@@ -1,7 +1,7 @@
-#include "data/idx_file.h"
+#include "tempo/data/idx_file.h"
 
-#include "errors/error.h"
-#include "util/coding.h"
+#include "tempo/errors/error.h"
+#include "tempo/util/coding.h"
 
 #include <torch/torch.h>
 #include <zlib.h>

@@ -1,6 +1,6 @@
-#include "data/index_permutation.h"
+#include "tempo/data/index_permutation.h"
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 #include <string>
 

@@ -1,7 +1,7 @@
-#include "data/sampler.h"
+#include "tempo/data/sampler.h"
 
-#include "data/index_permutation.h"
-#include "errors/error.h"
+#include "tempo/data/index_permutation.h"
+#include "tempo/errors/error.h"
 
 #include <string>
 

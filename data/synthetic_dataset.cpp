@@ -1,10 +1,10 @@
-#include "data/synthetic_dataset.h"
+#include "tempo/data/synthetic_dataset.h"
 
 #include <torch/torch.h>
 
 #include <fmt/format.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

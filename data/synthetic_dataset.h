@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "data/dataset.h"
+#include "tempo/data/dataset.h"
 
 namespace tempo {
 

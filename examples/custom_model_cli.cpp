@@ -4,9 +4,9 @@
 //   custom_model_cli train examples/custom_model_cli.yaml model.wide_net.width=128 --print-config
 #include <torch/torch.h>
 
-#include "cli/main.h"
-#include "configs/registry.h"
-#include "state/model.h"
+#include "tempo/cli/main.h"
+#include "tempo/configs/registry.h"
+#include "tempo/state/model.h"
 
 namespace {
 

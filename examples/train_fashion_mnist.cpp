@@ -12,14 +12,14 @@
 #include <iostream>
 #include <string>
 
-#include "callbacks/callback.h"
-#include "data/data_loader.h"
-#include "data/fashion_mnist.h"
-#include "errors/error.h"
-#include "models/mlp.h"
-#include "state/rng.h"
-#include "state/state.h"
-#include "trainer/trainer.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/data/fashion_mnist.h"
+#include "tempo/errors/error.h"
+#include "tempo/models/mlp.h"
+#include "tempo/state/rng.h"
+#include "tempo/state/state.h"
+#include "tempo/trainer/trainer.h"
 
 namespace {
 

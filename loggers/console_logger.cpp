@@ -1,10 +1,10 @@
-#include "loggers/console_logger.h"
+#include "tempo/loggers/console_logger.h"
 
 #include <fmt/format.h>
 
-#include "errors/error.h"
-#include "loggers/log_format.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/loggers/log_format.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

@@ -18,9 +18,9 @@
 #include <iosfwd>
 #include <string>
 
-#include "callbacks/logger.h"
-#include "loggers/console_output.h"
-#include "time/time_quantity.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/loggers/console_output.h"
+#include "tempo/time/time_quantity.h"
 
 namespace tempo {
 

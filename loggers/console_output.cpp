@@ -1,4 +1,4 @@
-#include "loggers/console_output.h"
+#include "tempo/loggers/console_output.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cctype>
 #include <ostream>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

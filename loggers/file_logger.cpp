@@ -1,4 +1,4 @@
-#include "loggers/file_logger.h"
+#include "tempo/loggers/file_logger.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -10,9 +10,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "errors/error.h"
-#include "state/state.h"
-#include "util/json.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
+#include "tempo/util/json.h"
 
 namespace tempo {
 

@@ -31,10 +31,10 @@
 #include <optional>
 #include <string>
 
-#include "callbacks/logger.h"
-#include "callbacks/name_format.h"
-#include "loggers/record_writer.h"
-#include "time/timestamp.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/callbacks/name_format.h"
+#include "tempo/loggers/record_writer.h"
+#include "tempo/time/timestamp.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "loggers/log_format.h"
+#include "tempo/loggers/log_format.h"
 
 #include <fmt/format.h>
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "callbacks/logger.h"
+#include "tempo/callbacks/logger.h"
 
 namespace tempo {
 

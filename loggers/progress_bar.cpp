@@ -1,13 +1,13 @@
-#include "loggers/progress_bar.h"
+#include "tempo/loggers/progress_bar.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "errors/error.h"
-#include "loggers/log_format.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/loggers/log_format.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 

@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "callbacks/logger.h"
+#include "tempo/callbacks/logger.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "loggers/progress_bar_logger.h"
+#include "tempo/loggers/progress_bar_logger.h"
 
 #include <fmt/format.h>
 
@@ -6,10 +6,10 @@
 #include <cmath>
 #include <filesystem>
 
-#include "errors/error.h"
-#include "loggers/log_format.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/loggers/log_format.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 

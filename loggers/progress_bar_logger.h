@@ -26,9 +26,9 @@
 #include <optional>
 #include <string>
 
-#include "callbacks/logger.h"
-#include "loggers/console_output.h"
-#include "loggers/progress_bar.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/loggers/console_output.h"
+#include "tempo/loggers/progress_bar.h"
 
 namespace tempo {
 

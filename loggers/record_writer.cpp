@@ -1,4 +1,4 @@
-#include "loggers/record_writer.h"
+#include "tempo/loggers/record_writer.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "serialization/env.h"
+#include "tempo/serialization/env.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "loggers/tensorboard_logger.h"
+#include "tempo/loggers/tensorboard_logger.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -7,9 +7,9 @@
 #include <climits>
 #include <filesystem>
 
-#include "errors/error.h"
-#include "loggers/tfrecord.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/loggers/tfrecord.h"
+#include "tempo/state/state.h"
 #include "tensorboard_event.pb.h"
 
 namespace tempo {

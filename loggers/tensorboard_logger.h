@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <string>
 
-#include "callbacks/logger.h"
-#include "loggers/record_writer.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/loggers/record_writer.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "loggers/tfrecord.h"
+#include "tempo/loggers/tfrecord.h"
 
 #include <fmt/format.h>
 
@@ -6,9 +6,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "errors/error.h"
-#include "util/checksum.h"
-#include "util/coding.h"
+#include "tempo/errors/error.h"
+#include "tempo/util/checksum.h"
+#include "tempo/util/coding.h"
 
 namespace tempo {
 

@@ -1,11 +1,11 @@
-#include "metrics/accuracy.h"
+#include "tempo/metrics/accuracy.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include <limits>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -9,7 +9,7 @@
 // num_classes is set and C differs.
 #pragma once
 
-#include "metrics/metric.h"
+#include "tempo/metrics/metric.h"
 
 namespace tempo {
 

@@ -10,7 +10,7 @@
 
 #include <functional>
 
-#include "metrics/metric.h"
+#include "tempo/metrics/metric.h"
 
 namespace tempo {
 

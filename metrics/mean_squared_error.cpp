@@ -1,11 +1,11 @@
-#include "metrics/mean_squared_error.h"
+#include "tempo/metrics/mean_squared_error.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include <limits>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -7,7 +7,7 @@
 // when the shapes differ.
 #pragma once
 
-#include "metrics/metric.h"
+#include "tempo/metrics/metric.h"
 
 namespace tempo {
 

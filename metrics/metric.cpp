@@ -1,11 +1,11 @@
-#include "metrics/metric.h"
+#include "tempo/metrics/metric.h"
 
 #include <fmt/format.h>
 
 #include <regex>
 #include <sstream>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "data/batch.h"
+#include "tempo/data/batch.h"
 
 namespace tempo {
 

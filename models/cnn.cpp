@@ -1,10 +1,10 @@
-#include "models/cnn.h"
+#include "tempo/models/cnn.h"
 
 #include <torch/nn/functional/pooling.h>
 
 #include <fmt/format.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "state/model.h"
+#include "tempo/state/model.h"
 
 namespace tempo {
 

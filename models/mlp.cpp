@@ -1,9 +1,9 @@
-#include "models/mlp.h"
+#include "tempo/models/mlp.h"
 
 #include <fmt/format.h>
 #include <torch/nn/functional/activation.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

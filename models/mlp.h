@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "state/model.h"
+#include "tempo/state/model.h"
 
 namespace tempo {
 

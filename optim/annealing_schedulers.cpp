@@ -1,12 +1,12 @@
-#include "optim/annealing_schedulers.h"
+#include "tempo/optim/annealing_schedulers.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "errors/error.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

@@ -1,13 +1,13 @@
-#include "optim/composer_scheduler.h"
+#include "tempo/optim/composer_scheduler.h"
 
 #include <fmt/format.h>
 #include <torch/optim/optimizer.h>
 
 #include <cmath>
 
-#include "errors/error.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {

@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "state/scheduler.h"
+#include "tempo/state/scheduler.h"
 
 namespace tempo {
 

@@ -1,11 +1,11 @@
-#include "optim/flat_buffer.h"
+#include "tempo/optim/flat_buffer.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <unordered_set>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 namespace {

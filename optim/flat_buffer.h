@@ -59,6 +59,8 @@ class FlatBuffers {
   at::Tensor view(size_t buffer, size_t index);
   at::Tensor zeroed(size_t buffer, size_t index);
   float* data(size_t buffer, size_t index) const;
+  // The start of a buffer in use: every parameter's elements are at the same offset from it.
+  float* base(size_t buffer) const { return buffers_[buffer].data_ptr<float>(); }
 
   int64_t numel(size_t index) const { return segments_[index].numel; }
   // Elements in each buffer, alignment padding included.

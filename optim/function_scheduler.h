@@ -10,8 +10,8 @@
 #include <string>
 #include <utility>
 
-#include "errors/error.h"
-#include "optim/composer_scheduler.h"
+#include "tempo/errors/error.h"
+#include "tempo/optim/composer_scheduler.h"
 
 namespace tempo {
 

@@ -1,11 +1,13 @@
-#include "optim/fused_adam.h"
+#include "tempo/optim/fused_adam.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
-#include "optim/fused_kernels.h"
+#include "tempo/optim/fused_kernels.h"
+#include "tempo/state/torch_compat.h"
 
 namespace tempo {
 namespace {
@@ -39,7 +41,7 @@ at::Tensor adam_step(optim::Optimizer& self, FlatBuffers& flat, bool decoupled,
     for (auto& p : group.params()) {
       const size_t i = index++;
       if (!flat.adopt_grad(i, p)) continue;
-      const auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      const auto key = tempo::optimizer_state_key(p);
       auto it = self.state().find(key);
       if (it == self.state().end()) {
         auto fresh = std::make_unique<ParamState>();
@@ -78,7 +80,28 @@ at::Tensor adam_step(optim::Optimizer& self, FlatBuffers& flat, bool decoupled,
       sizes.push_back(flat.numel(i));
     }
   }
-  fused::parallel_over(sizes, [&](size_t j, int64_t begin, int64_t end) { fused::adam(ranges[j], begin, end); });
+  const auto run = [&] {
+    fused::parallel_over(sizes, [&](size_t j, int64_t begin, int64_t end) { fused::adam(ranges[j], begin, end); });
+  };
+  if (fused::aten_sqrt_is_ieee() || ranges.empty()) {
+    run();
+    return loss;
+  }
+  // ATen's square roots (see fused::AdamPass), one call over each second-moment buffer in use: the
+  // exp_avg_sq buffer, or AMSGrad's maxima for its groups.
+  for (auto& r : ranges) r.pass = fused::AdamPass::kMoments;
+  run();
+  at::Tensor roots[2];
+  for (const bool amsgrad : {false, true}) {
+    const auto takes = [&](const fused::AdamRange& r) { return (r.max_exp_avg_sq != nullptr) == amsgrad; };
+    if (std::none_of(ranges.begin(), ranges.end(), takes)) continue;
+    const size_t buffer = amsgrad ? kMaxExpAvgSq : kExpAvgSq;
+    roots[amsgrad] = at::sqrt(at::from_blob(flat.base(buffer), {flat.total()}, at::kFloat));
+    for (auto& r : ranges)
+      if (takes(r)) r.sqrt_second_moment = roots[amsgrad].data_ptr<float>() + (r.exp_avg_sq - flat.base(kExpAvgSq));
+  }
+  for (auto& r : ranges) r.pass = fused::AdamPass::kApply;
+  run();
   return loss;
 }
 

@@ -25,7 +25,7 @@
 
 #include <vector>
 
-#include "optim/flat_buffer.h"
+#include "tempo/optim/flat_buffer.h"
 
 namespace tempo {
 

@@ -1,13 +1,16 @@
 // Picks the fused optimizers' kernels once, to round as ATen does here (see fused_kernels.h), and
 // spreads their ranges over threads.
-#include "optim/fused_kernels.h"
+#include "tempo/optim/fused_kernels.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
 
-#include "optim/fused_kernels_impl.h"
+#include "tempo/optim/fused_kernels_impl.h"
 
 namespace tempo::fused {
 
@@ -39,6 +42,22 @@ bool aten_rounds_multiply_add_once() {
   return a.add(b, alpha)[0].item<float>() != 0.0f;
 }
 
+// at::sqrt against the correctly rounded sqrt on 4096 deterministic values spread over many binades
+// (not from torch's generator, whose stream training owns).
+bool probe_aten_sqrt() {
+  std::vector<float> values(4096);
+  uint32_t x = 12345;
+  for (auto& v : values) {
+    x = x * 1664525u + 1013904223u;
+    v = std::ldexp(1.0f + static_cast<float>(x >> 8) / 16777216.0f, static_cast<int>(x % 40) - 30);
+  }
+  const auto roots = at::sqrt(at::from_blob(values.data(), {4096}, at::kFloat));
+  const float* r = roots.data_ptr<float>();
+  for (size_t i = 0; i < values.size(); ++i)
+    if (r[i] != std::sqrt(values[i])) return false;
+  return true;
+}
+
 Kernels choose() {
   const bool fma = aten_rounds_multiply_add_once();
 #if defined(TEMPO_FUSED_AVX2)
@@ -61,6 +80,10 @@ const Kernels& kernels() {
 void adam(const AdamRange& range, int64_t begin, int64_t end) { kernels().adam(range, begin, end); }
 void sgd(const SgdRange& range, int64_t begin, int64_t end) { kernels().sgd(range, begin, end); }
 const char* kernel_name() { return kernels().name; }
+bool aten_sqrt_is_ieee() {
+  static const bool ieee = probe_aten_sqrt();
+  return ieee;
+}
 
 void parallel_over(const std::vector<int64_t>& sizes, const std::function<void(size_t, int64_t, int64_t)>& fn) {
   std::vector<int64_t> starts(sizes.size() + 1, 0);

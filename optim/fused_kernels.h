@@ -18,9 +18,19 @@
 
 namespace tempo::fused {
 
+// Where ATen's float sqrt is the correctly rounded one (LibTorch 1.13; any build without MKL),
+// a step is one pass (kWhole). Where it is not (the torch 2.x wheels compute it with MKL's vector
+// math, which misses by one ulp in about 0.6% of elements), the square roots must be ATen's own
+// for the step to equal torch::optim's: one pass updates the moments (kMoments), ATen takes the
+// square roots of the whole second-moment buffer, and a second pass updates the parameters from
+// them (kApply). aten_sqrt_is_ieee() tells which, probed once.
+enum class AdamPass { kWhole, kMoments, kApply };
+
 // One parameter's Adam or AdamW update. Scalars are float, converted from the double options as
 // ATen converts a Scalar for a float tensor.
 struct AdamRange {
+  AdamPass pass = AdamPass::kWhole;
+  const float* sqrt_second_moment = nullptr;  // kApply: ATen's sqrt of exp_avg_sq (AMSGrad: its max)
   float* param = nullptr;
   const float* grad = nullptr;
   float* exp_avg = nullptr;
@@ -56,6 +66,8 @@ void sgd(const SgdRange& range, int64_t begin, int64_t end);
 
 // "avx2+fma", "portable" or "portable+fma": the kernels in use, for tests and benchmarks.
 const char* kernel_name();
+// Whether at::sqrt of float tensors rounds correctly here, probed once (see AdamPass).
+bool aten_sqrt_is_ieee();
 
 // Calls fn(job, begin, end) for pieces that together cover [0, sizes[job]) of every job once,
 // spread over at::parallel_for's threads by element count, so one big parameter is split and many

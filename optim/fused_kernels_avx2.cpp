@@ -4,7 +4,7 @@
 // multiply-add once, which is what these do.
 #if defined(__AVX2__) && defined(__FMA__)
 
-#include "optim/fused_kernels_impl.h"
+#include "tempo/optim/fused_kernels_impl.h"
 
 namespace tempo::fused {
 

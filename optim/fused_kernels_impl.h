@@ -19,7 +19,7 @@
 #include <immintrin.h>
 #endif
 
-#include "optim/fused_kernels.h"
+#include "tempo/optim/fused_kernels.h"
 
 namespace tempo::fused {
 namespace {
@@ -60,22 +60,29 @@ struct Avx2 {
 // No vectors: the scalar loop alone.
 struct Scalar {};
 
+// AdamPass::kWhole does all of Adam's element update at once; kMoments only the moments (and AMSGrad's
+// maximum), kApply only the parameter, from the square roots in r.sqrt_second_moment (see
+// fused_kernels.h).
 template <bool kFma>
 inline void adam_element(const AdamRange& r, int64_t i) {
   float p = r.param[i];
-  float g = r.grad[i];
-  if (r.decay != 1.0f) p = p * r.decay;                              // AdamW: p.mul_(1 - lr * wd)
-  if (r.weight_decay != 0.0f) g = madd<kFma>(p, r.weight_decay, g);  // grad.add(p, wd)
-  const float m = madd<kFma>(g, r.one_minus_beta1, r.exp_avg[i] * r.beta1);
-  float v = madd<kFma>(r.one_minus_beta2 * g, g, r.exp_avg_sq[i] * r.beta2);
-  r.exp_avg[i] = m;
-  r.exp_avg_sq[i] = v;
-  if (r.max_exp_avg_sq) {
-    v = maximum(r.max_exp_avg_sq[i], v);
-    r.max_exp_avg_sq[i] = v;
+  float v;
+  if (r.pass != AdamPass::kApply) {
+    float g = r.grad[i];
+    if (r.weight_decay != 0.0f) g = madd<kFma>(p, r.weight_decay, g);  // grad.add(p, wd)
+    r.exp_avg[i] = madd<kFma>(g, r.one_minus_beta1, r.exp_avg[i] * r.beta1);
+    v = madd<kFma>(r.one_minus_beta2 * g, g, r.exp_avg_sq[i] * r.beta2);
+    r.exp_avg_sq[i] = v;
+    if (r.max_exp_avg_sq) {
+      v = maximum(r.max_exp_avg_sq[i], v);
+      r.max_exp_avg_sq[i] = v;
+    }
+    if (r.pass == AdamPass::kMoments) return;
   }
-  const float denom = std::sqrt(v) / r.bias_correction2_sqrt + r.eps;
-  r.param[i] = p + (r.neg_step_size * m) / denom;  // addcdiv_: p + value * m / denom
+  if (r.decay != 1.0f) p = p * r.decay;  // AdamW: p.mul_(1 - lr * wd), which nothing above reads
+  const float root = r.pass == AdamPass::kApply ? r.sqrt_second_moment[i] : std::sqrt(v);
+  const float denom = root / r.bias_correction2_sqrt + r.eps;
+  r.param[i] = p + (r.neg_step_size * r.exp_avg[i]) / denom;  // addcdiv_: p + value * m / denom
 }
 
 template <bool kFma, typename T>
@@ -90,18 +97,25 @@ void adam_range(const AdamRange& r, int64_t begin, int64_t end) {
     const bool decoupled = r.decay != 1.0f, l2 = r.weight_decay != 0.0f;
     for (; i + T::kSize <= end; i += T::kSize) {
       V p = T::load(r.param + i);
-      V g = T::load(r.grad + i);
-      if (decoupled) p = T::mul(p, decay);
-      if (l2) g = T::madd(p, weight_decay, g);
-      const V m = T::madd(g, one_minus_beta1, T::mul(T::load(r.exp_avg + i), beta1));
-      V v = T::madd(T::mul(one_minus_beta2, g), g, T::mul(T::load(r.exp_avg_sq + i), beta2));
-      T::store(r.exp_avg + i, m);
-      T::store(r.exp_avg_sq + i, v);
-      if (r.max_exp_avg_sq) {
-        v = T::max(T::load(r.max_exp_avg_sq + i), v);
-        T::store(r.max_exp_avg_sq + i, v);
+      V m, v;
+      if (r.pass != AdamPass::kApply) {
+        V g = T::load(r.grad + i);
+        if (l2) g = T::madd(p, weight_decay, g);
+        m = T::madd(g, one_minus_beta1, T::mul(T::load(r.exp_avg + i), beta1));
+        v = T::madd(T::mul(one_minus_beta2, g), g, T::mul(T::load(r.exp_avg_sq + i), beta2));
+        T::store(r.exp_avg + i, m);
+        T::store(r.exp_avg_sq + i, v);
+        if (r.max_exp_avg_sq) {
+          v = T::max(T::load(r.max_exp_avg_sq + i), v);
+          T::store(r.max_exp_avg_sq + i, v);
+        }
+        if (r.pass == AdamPass::kMoments) continue;
+      } else {
+        m = T::load(r.exp_avg + i);
       }
-      const V denom = T::add(T::div(T::sqrt(v), bc2_sqrt), eps);
+      if (decoupled) p = T::mul(p, decay);
+      const V root = r.pass == AdamPass::kApply ? T::load(r.sqrt_second_moment + i) : T::sqrt(v);
+      const V denom = T::add(T::div(root, bc2_sqrt), eps);
       T::store(r.param + i, T::add(p, T::div(T::mul(neg_step_size, m), denom)));
     }
   }

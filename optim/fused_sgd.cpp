@@ -1,10 +1,11 @@
-#include "optim/fused_sgd.h"
+#include "tempo/optim/fused_sgd.h"
 
 #include <torch/torch.h>
 
 #include <memory>
 
-#include "optim/fused_kernels.h"
+#include "tempo/optim/fused_kernels.h"
+#include "tempo/state/torch_compat.h"
 
 namespace tempo {
 namespace {
@@ -44,7 +45,7 @@ at::Tensor FusedSGD::step(LossClosure closure) {
       r.neg_lr = static_cast<float>(-1 * o.lr());
       // As LibTorch: a state (holding the buffer) only with momentum.
       if (o.momentum() != 0) {
-        const auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+        const auto key = tempo::optimizer_state_key(p);
         auto it = state().find(key);
         if (it == state().end()) {
           it = state().emplace(key, std::make_unique<optim::SGDParamState>()).first;

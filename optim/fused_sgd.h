@@ -18,7 +18,7 @@
 
 #include <vector>
 
-#include "optim/flat_buffer.h"
+#include "tempo/optim/flat_buffer.h"
 
 namespace tempo {
 

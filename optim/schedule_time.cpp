@@ -1,12 +1,12 @@
-#include "optim/schedule_time.h"
+#include "tempo/optim/schedule_time.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "errors/error.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 namespace {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "time/time_quantity.h"
+#include "tempo/time/time_quantity.h"
 
 namespace tempo {
 

@@ -7,10 +7,10 @@
 // How one is applied to the optimizers and checkpointed: optim/composer_scheduler.h.
 #pragma once
 
-#include "optim/annealing_schedulers.h"
-#include "optim/composer_scheduler.h"
-#include "optim/function_scheduler.h"
-#include "optim/schedule_time.h"
-#include "optim/step_schedulers.h"
-#include "optim/torch_scheduler.h"
-#include "optim/warmup_schedulers.h"
+#include "tempo/optim/annealing_schedulers.h"
+#include "tempo/optim/composer_scheduler.h"
+#include "tempo/optim/function_scheduler.h"
+#include "tempo/optim/schedule_time.h"
+#include "tempo/optim/step_schedulers.h"
+#include "tempo/optim/torch_scheduler.h"
+#include "tempo/optim/warmup_schedulers.h"

@@ -1,11 +1,11 @@
-#include "optim/step_schedulers.h"
+#include "tempo/optim/step_schedulers.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "errors/error.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

@@ -15,8 +15,8 @@
 
 #include <vector>
 
-#include "optim/composer_scheduler.h"
-#include "optim/schedule_time.h"
+#include "tempo/optim/composer_scheduler.h"
+#include "tempo/optim/schedule_time.h"
 
 namespace tempo {
 

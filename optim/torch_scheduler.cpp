@@ -1,13 +1,13 @@
-#include "optim/torch_scheduler.h"
+#include "tempo/optim/torch_scheduler.h"
 
 #include <c10/util/Type.h>
 #include <fmt/format.h>
 
 #include <limits>
 
-#include "errors/error.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "state/scheduler.h"
+#include "tempo/state/scheduler.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "optim/warmup_schedulers.h"
+#include "tempo/optim/warmup_schedulers.h"
 
 #include <fmt/format.h>
 
@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstdio>
 
-#include "errors/error.h"
-#include "optim/annealing_schedulers.h"
-#include "optim/step_schedulers.h"
-#include "state/state.h"
+#include "tempo/errors/error.h"
+#include "tempo/optim/annealing_schedulers.h"
+#include "tempo/optim/step_schedulers.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

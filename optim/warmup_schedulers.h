@@ -26,8 +26,8 @@
 #include <optional>
 #include <vector>
 
-#include "optim/composer_scheduler.h"
-#include "optim/schedule_time.h"
+#include "tempo/optim/composer_scheduler.h"
+#include "tempo/optim/schedule_time.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "plot/bitmap_font.h"
+#include "tempo/plot/bitmap_font.h"
 
 namespace tempo::plot {
 

@@ -1,11 +1,11 @@
-#include "plot/canvas.h"
+#include "tempo/plot/canvas.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <string>
 
-#include "errors/error.h"
-#include "plot/bitmap_font.h"
+#include "tempo/errors/error.h"
+#include "tempo/plot/bitmap_font.h"
 
 namespace tempo::plot {
 

@@ -1,4 +1,4 @@
-#include "plot/line_chart.h"
+#include "tempo/plot/line_chart.h"
 
 #include <fmt/format.h>
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "plot/canvas.h"
+#include "tempo/plot/canvas.h"
 
 namespace tempo::plot {
 

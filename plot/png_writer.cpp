@@ -1,13 +1,13 @@
-#include "plot/png_writer.h"
+#include "tempo/plot/png_writer.h"
 
 #include <zlib.h>
 
 #include <cstdint>
 #include <string>
 
-#include "errors/error.h"
-#include "util/checksum.h"
-#include "util/coding.h"
+#include "tempo/errors/error.h"
+#include "tempo/util/checksum.h"
+#include "tempo/util/coding.h"
 
 namespace tempo::plot {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "plot/canvas.h"
+#include "tempo/plot/canvas.h"
 
 namespace tempo::plot {
 

@@ -1,14 +1,39 @@
 #!/usr/bin/env bash
-# Installs, with apt, whatever tempo needs that this machine lacks. Idempotent: when everything
-# is present it only asks dpkg and returns in well under a second.
+# Installs whatever tempo needs that this machine lacks, for the LibTorch TEMPO_TORCH picks
+# (default wheel; see cmake/TempoTorch.cmake):
+#   wheel   a Python venv, .venv/ (TEMPO_VENV), with the torch 2.13.0 wheel: its LibTorch is
+#           what tempo links, and its Python reads tempo's checkpoints in the interop tests
+#   debian  Debian's libtorch-dev (1.13 on Debian 12, 2.x on Debian 13) with OpenBLAS
+#   a path  nothing for LibTorch: that folder is used as it is
+# With --tests, also what the tests use: clang with its sanitizer and fuzzer runtime (14 on
+# Debian 12, 19 on Debian 13), cereal, and the Python packages of the interop tests
+# (scripts/requirements-tests.txt in the venv; python3-torch for debian).
+# Idempotent: when everything is present it only asks dpkg and the venv, in about a second.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+torch=${TEMPO_TORCH:-wheel}
+venv=${TEMPO_VENV:-.venv}
+tests=false
+[ "${1:-}" = "--tests" ] && tests=true
 
-packages=(
-  g++ cmake make ccache pkg-config zlib1g-dev
-  libtorch-dev libgloo-dev libyaml-cpp-dev libfmt-dev libcereal-dev libboost-filesystem-dev doctest-dev
-  libopenblas0-pthread dataset-fashion-mnist protobuf-compiler libprotobuf-dev
-)
-packages+=("$@")
+debian=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo 12)
+case "$debian" in
+  12) clang=14 ;;
+  13) clang=19 ;;
+  *) clang=19; echo "note: Debian '$debian' is untested; trying the Debian 13 package names" >&2 ;;
+esac
+
+packages=(g++ cmake make ccache pkg-config zlib1g-dev libyaml-cpp-dev libfmt-dev doctest-dev
+          dataset-fashion-mnist protobuf-compiler libprotobuf-dev)
+case "$torch" in
+  wheel) packages+=(python3-venv) ;;
+  # Without libopenblas0-pthread, Debian's LibTorch runs on the reference BLAS, about 12x slower.
+  debian) packages+=(libtorch-dev libgloo-dev libopenblas0-pthread) ;;
+esac
+if $tests; then
+  packages+=(clang-$clang libclang-rt-$clang-dev libcereal-dev)
+  [ "$torch" = debian ] && packages+=(python3-torch)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -16,14 +41,35 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing: ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "error: run as root or install sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo=sudo
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "error: run as root or install sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+[ "$torch" = wheel ] || exit 0
+
+# The venv. torch==2.13.0 exactly: a CPU build of it lies on this project's machines, while an
+# open range would let pip fetch a multi-GB CUDA build. The Python is the first python3 on PATH
+# (the wheel is built for CPython 3.11; Debian 12's /usr/bin/python3 is 3.11 too).
+want_torch=2.13.0
+have=$("$venv/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+if [ "$have" != "$want_torch" ]; then
+  echo "making $venv with torch==$want_torch"
+  python=${TEMPO_PYTHON_BASE:-$(command -v python3.11 || command -v python3)}
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "torch==$want_torch" 2>&1 | grep -v "is ignored" >&2 || true
+  "$venv/bin/python" -c 'import torch' || { echo "error: $venv could not get torch==$want_torch" >&2; exit 1; }
+fi
+if $tests && ! "$venv/bin/python" -c 'import numpy, tensorboard' 2>/dev/null; then
+  echo "installing the interop tests' Python packages into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-tests.txt 2>&1 | grep -v "is ignored" >&2 || true
+  "$venv/bin/python" -c 'import numpy, tensorboard' ||
+    { echo "error: $venv lacks the test packages of scripts/requirements-tests.txt" >&2; exit 1; }
+fi

@@ -1,4 +1,4 @@
-#include "serialization/atomic_file.h"
+#include "tempo/serialization/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 namespace {

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "serialization/env.h"
+#include "tempo/serialization/env.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "serialization/checkpoint_file.h"
+#include "tempo/serialization/checkpoint_file.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/CPUAllocator.h>
@@ -14,14 +14,14 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "serialization/integrity.h"
-#include "serialization/pickle_reader.h"
-#include "serialization/pickle_writer.h"
-#include "serialization/zip_reader.h"
-#include "serialization/zip_writer.h"
-#include "util/checksum.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/serialization/integrity.h"
+#include "tempo/serialization/pickle_reader.h"
+#include "tempo/serialization/pickle_writer.h"
+#include "tempo/serialization/zip_reader.h"
+#include "tempo/serialization/zip_writer.h"
+#include "tempo/util/checksum.h"
 
 namespace tempo {
 namespace {

@@ -15,7 +15,7 @@
 #include <functional>
 #include <string>
 
-#include "serialization/env.h"
+#include "tempo/serialization/env.h"
 
 namespace tempo {
 

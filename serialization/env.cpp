@@ -1,4 +1,4 @@
-#include "serialization/env.h"
+#include "tempo/serialization/env.h"
 
 #include <fcntl.h>
 #include <unistd.h>

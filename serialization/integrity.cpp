@@ -1,10 +1,10 @@
-#include "serialization/integrity.h"
+#include "tempo/serialization/integrity.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <unordered_set>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

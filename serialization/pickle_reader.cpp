@@ -1,11 +1,11 @@
-#include "serialization/pickle_reader.h"
+#include "tempo/serialization/pickle_reader.h"
 
 #include <cstdio>
 #include <cstring>
 
-#include "serialization/tree_release.h"
-#include "serialization/unpickler.h"
-#include "util/coding.h"
+#include "tempo/serialization/tree_release.h"
+#include "tempo/serialization/unpickler.h"
+#include "tempo/util/coding.h"
 
 namespace tempo {
 namespace detail {

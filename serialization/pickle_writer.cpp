@@ -1,14 +1,14 @@
-#include "serialization/pickle_writer.h"
+#include "tempo/serialization/pickle_writer.h"
 
 #include <ATen/ATen.h>
 
 #include <cstring>
 #include <unordered_map>
 
-#include "errors/error.h"
-#include "serialization/storage_types.h"
-#include "util/coding.h"
-#include "util/utf8.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/storage_types.h"
+#include "tempo/util/coding.h"
+#include "tempo/util/utf8.h"
 
 namespace tempo {
 namespace {

@@ -1,4 +1,4 @@
-#include "serialization/safetensors.h"
+#include "tempo/serialization/safetensors.h"
 
 #include <ATen/ATen.h>
 #include <fcntl.h>
@@ -12,12 +12,12 @@
 #include <cstring>
 #include <set>
 
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "util/coding.h"
-#include "util/json.h"
-#include "util/regular_file.h"
-#include "util/utf8.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/util/coding.h"
+#include "tempo/util/json.h"
+#include "tempo/util/regular_file.h"
+#include "tempo/util/utf8.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors stores little-endian data and this code copies it to memory as is");

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "serialization/env.h"
+#include "tempo/serialization/env.h"
 
 namespace tempo {
 

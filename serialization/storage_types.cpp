@@ -1,4 +1,4 @@
-#include "serialization/storage_types.h"
+#include "tempo/serialization/storage_types.h"
 
 #include <array>
 #include <utility>

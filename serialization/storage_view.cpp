@@ -1,8 +1,8 @@
-#include "serialization/storage_view.h"
+#include "tempo/serialization/storage_view.h"
 
 #include <ATen/ATen.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "serialization/tree_release.h"
+#include "tempo/serialization/tree_release.h"
 
 #include <ATen/core/Dict.h>
 #include <ATen/core/List.h>

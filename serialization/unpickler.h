@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "errors/error.h"
-#include "serialization/pickle_reader.h"
-#include "util/coding.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/pickle_reader.h"
+#include "tempo/util/coding.h"
 
 namespace tempo::detail {
 

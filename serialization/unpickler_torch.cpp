@@ -3,9 +3,9 @@
 
 #include <optional>
 
-#include "serialization/storage_types.h"
-#include "serialization/storage_view.h"
-#include "serialization/unpickler.h"
+#include "tempo/serialization/storage_types.h"
+#include "tempo/serialization/storage_view.h"
+#include "tempo/serialization/unpickler.h"
 
 namespace tempo::detail {
 namespace {

@@ -1,11 +1,11 @@
-#include "serialization/weights_file.h"
+#include "tempo/serialization/weights_file.h"
 
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "serialization/safetensors.h"
-#include "util/regular_file.h"
+#include "tempo/serialization/safetensors.h"
+#include "tempo/util/regular_file.h"
 
 namespace tempo {
 namespace {

@@ -19,7 +19,7 @@
 #include <map>
 #include <string>
 
-#include "serialization/checkpoint_file.h"
+#include "tempo/serialization/checkpoint_file.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "serialization/zip_reader.h"
+#include "tempo/serialization/zip_reader.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "errors/error.h"
-#include "util/checksum.h"
-#include "util/coding.h"
+#include "tempo/errors/error.h"
+#include "tempo/util/checksum.h"
+#include "tempo/util/coding.h"
 
 namespace tempo {
 namespace {

@@ -1,10 +1,10 @@
-#include "serialization/zip_writer.h"
+#include "tempo/serialization/zip_writer.h"
 
 #include <utility>
 
-#include "errors/error.h"
-#include "util/checksum.h"
-#include "util/coding.h"
+#include "tempo/errors/error.h"
+#include "tempo/util/checksum.h"
+#include "tempo/util/coding.h"
 
 namespace tempo {
 namespace {

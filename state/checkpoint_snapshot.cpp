@@ -1,4 +1,4 @@
-#include "state/checkpoint_snapshot.h"
+#include "tempo/state/checkpoint_snapshot.h"
 
 // The copy is per storage, not per tensor: tensors that share a storage in the tree share one
 // staging storage in the snapshot, with the same dtype, offset, sizes and strides, so pickle_tree
@@ -44,7 +44,7 @@ void copy_bytes(const c10::Storage& from, const c10::Storage& to) {
   if (nbytes == 0) return;
   if (from.device().is_cpu()) {
     const char* src = static_cast<const char*>(from.data());
-    char* dst = static_cast<char*>(to.data());
+    char* dst = static_cast<char*>(to.data_ptr().get());  // our own fresh storage: never shared
     at::parallel_for(0, (nbytes + kCopySlice - 1) / kCopySlice, 1, [&](int64_t begin, int64_t end) {
       for (int64_t slice = begin; slice < end; ++slice) {
         const int64_t at = slice * kCopySlice;
@@ -170,7 +170,7 @@ std::vector<std::string> CheckpointSnapshot::copy_later() {
   // One plain memcpy per storage: this runs beside the training thread, whose intra-op pool it
   // should not compete for.
   for (const auto& copy : deferred_) {
-    if (copy.from.nbytes() > 0) std::memcpy(copy.to.data(), copy.from.data(), copy.from.nbytes());
+    if (copy.from.nbytes() > 0) std::memcpy(copy.to.data_ptr().get(), copy.from.data(), copy.from.nbytes());
   }
   std::vector<std::string> changed;
   for (const auto& watched : watched_) {

@@ -1,12 +1,12 @@
-#include "state/checkpoint_tree.h"
+#include "tempo/state/checkpoint_tree.h"
 
 #include <fmt/format.h>
 #include <fnmatch.h>
 
-#include "errors/error.h"
-#include "state/rng.h"
-#include "state/state.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/rng.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {

@@ -1,4 +1,4 @@
-#include "state/grad_scaler.h"
+#include "tempo/state/grad_scaler.h"
 
 #include <fmt/format.h>
 #include <torch/optim/optimizer.h>
@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "errors/error.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {

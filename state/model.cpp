@@ -1,9 +1,9 @@
-#include "state/model.h"
+#include "tempo/state/model.h"
 
 #include <torch/nn/functional/loss.h>
 
-#include "metrics/accuracy.h"
-#include "metrics/loss_metric.h"
+#include "tempo/metrics/accuracy.h"
+#include "tempo/metrics/loss_metric.h"
 
 namespace tempo {
 

@@ -6,8 +6,8 @@
 
 #include <torch/nn/module.h>
 
-#include "data/batch.h"
-#include "metrics/metric.h"
+#include "tempo/data/batch.h"
+#include "tempo/metrics/metric.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "state/model_state.h"
+#include "tempo/state/model_state.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,8 +7,8 @@
 #include <set>
 #include <vector>
 
-#include "errors/error.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {

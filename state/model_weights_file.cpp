@@ -1,9 +1,9 @@
-#include "state/model_weights_file.h"
+#include "tempo/state/model_weights_file.h"
 
 #include <torch/nn/module.h>
 
-#include "serialization/safetensors.h"
-#include "state/model_state.h"
+#include "tempo/serialization/safetensors.h"
+#include "tempo/state/model_state.h"
 
 namespace tempo {
 

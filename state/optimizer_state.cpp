@@ -1,4 +1,4 @@
-#include "state/optimizer_state.h"
+#include "tempo/state/optimizer_state.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -8,17 +8,15 @@
 #include <memory>
 #include <vector>
 
-#include "errors/error.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/torch_compat.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {
 
 namespace optim = torch::optim;
 
-std::string state_key(const at::Tensor& param) {
-  return c10::guts::to_string(param.unsafeGetTensorImpl());
-}
 
 at::Tensor step_tensor(int64_t step) { return torch::tensor(static_cast<float>(step)); }
 
@@ -244,7 +242,7 @@ c10::IValue optimizer_state_dict(const optim::Optimizer& optimizer) {
     codec.save_group(group.options(), g);
     c10::List<int64_t> params;
     for (const auto& param : group.params()) {
-      auto it = optimizer.state().find(state_key(param));
+      auto it = optimizer.state().find(optimizer_state_key(param));
       if (it != optimizer.state().end()) {
         auto s = new_tree_dict();
         codec.save_param(*it->second, s);
@@ -279,7 +277,7 @@ std::function<void()> prepare_optimizer_load(optim::Optimizer& optimizer, const 
 
   // Build everything first, so a mismatch found late leaves the optimizer untouched.
   std::vector<std::unique_ptr<optim::OptimizerOptions>> new_options;
-  std::vector<std::pair<std::string, std::unique_ptr<optim::OptimizerParamState>>> new_state;
+  std::vector<std::pair<OptimizerStateKey, std::unique_ptr<optim::OptimizerParamState>>> new_state;
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     const auto group_path = fmt::format("{}/param_groups/{}", path, gi);
     auto g = tree_dict(saved_groups.get(gi), group_path);
@@ -299,7 +297,7 @@ std::function<void()> prepare_optimizer_load(optim::Optimizer& optimizer, const 
       if (it != saved_state.end()) {
         const auto param_path = fmt::format("{}/state/{}", path, saved_index);
         auto param_state = codec.load_param(tree_dict(it->value(), param_path), param_path, group_params[j]);
-        new_state.emplace_back(state_key(group_params[j]), std::move(param_state));
+        new_state.emplace_back(optimizer_state_key(group_params[j]), std::move(param_state));
       }
     }
   }

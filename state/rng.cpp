@@ -1,4 +1,4 @@
-#include "state/rng.h"
+#include "tempo/state/rng.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
@@ -8,8 +8,8 @@
 
 #include <mutex>
 
-#include "errors/error.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {
@@ -29,6 +29,11 @@ void set_state(at::Generator generator, const at::Tensor& state, const std::stri
   }
 }
 
+// The same call on LibTorch 1.13 and 2.x (the CUDA hooks' getDefaultCUDAGenerator is 1.13 only).
+at::Generator cuda_generator(int64_t device) {
+  return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(device)));
+}
+
 }  // namespace
 
 void seed_all(uint64_t seed) { torch::manual_seed(seed); }
@@ -38,9 +43,8 @@ c10::IValue rng_state_dict() {
   dict.insert("torch", get_state(at::detail::getDefaultCPUGenerator()));
   if (torch::cuda::is_available()) {
     c10::List<at::Tensor> cuda;
-    const auto& cuda_hooks = at::detail::getCUDAHooks();
     for (int64_t d = 0; d < static_cast<int64_t>(torch::cuda::device_count()); ++d) {
-      cuda.push_back(get_state(cuda_hooks.getDefaultCUDAGenerator(d)));
+      cuda.push_back(get_state(cuda_generator(d)));
     }
     dict.insert("cuda", cuda);
   }
@@ -52,10 +56,9 @@ void load_rng_state_dict(const c10::IValue& rng) {
   set_state(at::detail::getDefaultCPUGenerator(), tree_tensor(dict, "torch", "rng"), "rng/torch");
   if (tree_has(dict, "cuda") && torch::cuda::is_available()) {
     auto list = tree_at(dict, "cuda", "rng").toList();
-    const auto& cuda_hooks = at::detail::getCUDAHooks();
     const auto devices = std::min<int64_t>(list.size(), torch::cuda::device_count());
     for (int64_t d = 0; d < devices; ++d) {
-      set_state(cuda_hooks.getDefaultCUDAGenerator(d), list.get(d).toTensor(), fmt::format("rng/cuda/{}", d));
+      set_state(cuda_generator(d), list.get(d).toTensor(), fmt::format("rng/cuda/{}", d));
     }
   }
 }

@@ -11,8 +11,8 @@
 
 #include <string>
 
-#include "errors/error.h"
-#include "state/stateful.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/stateful.h"
 
 namespace tempo {
 

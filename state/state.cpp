@@ -1,4 +1,4 @@
-#include "state/state.h"
+#include "tempo/state/state.h"
 
 #include <fmt/format.h>
 #include <torch/optim/optimizer.h>
@@ -7,16 +7,16 @@
 #include <algorithm>
 #include <functional>
 
-#include "data/data_loader.h"
-#include "errors/error.h"
-#include "state/grad_scaler.h"
-#include "state/model.h"
-#include "state/model_state.h"
-#include "state/optimizer_state.h"
-#include "state/scheduler.h"
-#include "state/timestamp_tree.h"
-#include "state/tree.h"
-#include "state/version.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/grad_scaler.h"
+#include "tempo/state/model.h"
+#include "tempo/state/model_state.h"
+#include "tempo/state/optimizer_state.h"
+#include "tempo/state/scheduler.h"
+#include "tempo/state/timestamp_tree.h"
+#include "tempo/state/tree.h"
+#include "tempo/state/version.h"
 
 namespace tempo {
 namespace {

@@ -23,13 +23,13 @@
 #include <utility>
 #include <vector>
 
-#include "data/batch.h"
-#include "metrics/metric.h"
-#include "serialization/env.h"
-#include "state/copy_fence.h"
-#include "state/stateful.h"
-#include "time/time_quantity.h"
-#include "time/timestamp.h"
+#include "tempo/data/batch.h"
+#include "tempo/metrics/metric.h"
+#include "tempo/serialization/env.h"
+#include "tempo/state/copy_fence.h"
+#include "tempo/state/stateful.h"
+#include "tempo/time/time_quantity.h"
+#include "tempo/time/timestamp.h"
 
 namespace torch::optim {
 class Optimizer;

@@ -1,11 +1,11 @@
-#include "state/timestamp_tree.h"
+#include "tempo/state/timestamp_tree.h"
 
 #include <fmt/format.h>
 
 #include <utility>
 
-#include "errors/error.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/tree.h"
 
 namespace tempo {
 namespace {

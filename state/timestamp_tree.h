@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "time/timestamp.h"
+#include "tempo/time/timestamp.h"
 
 namespace tempo {
 

@@ -1,10 +1,10 @@
-#include "state/tree.h"
+#include "tempo/state/tree.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -9,7 +9,7 @@
 // number before a unit, a single '_' may stand between two digits, in the whole part, the fraction
 // and the exponent alike ("4_000tok", "3_0e10sp", "1e1_0tok", "0.2_5dur"); nowhere else.
 // No sign, whitespace, hex, nan or inf anywhere; integral values must fit int64.
-#include "time/time_quantity.h"
+#include "tempo/time/time_quantity.h"
 
 #include <algorithm>
 #include <array>
@@ -21,7 +21,7 @@
 
 #include <fmt/format.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 namespace {

@@ -15,11 +15,9 @@
 #include <string_view>
 #include <type_traits>
 
-#include <cereal/cereal.hpp>
-#include <cereal/types/string.hpp>
 #include <fmt/format.h>
 
-#include "time/time_unit.h"
+#include "tempo/time/time_unit.h"
 
 namespace tempo {
 
@@ -48,33 +46,6 @@ class Time {
   double value() const;    // the number in either representation
   int64_t count() const;   // integral units only
   double fraction() const; // dur only
-
-  // Unit first, so a loader knows whether "value" is an integer or a fraction.
-  template <class Archive>
-  void save(Archive& ar) const {
-    std::string unit = to_string(unit_);
-    ar(cereal::make_nvp("unit", unit));
-    if (is_duration()) {
-      ar(cereal::make_nvp("value", fraction_));
-    } else {
-      ar(cereal::make_nvp("value", count_));
-    }
-  }
-  template <class Archive>
-  void load(Archive& ar) {
-    std::string unit;
-    ar(cereal::make_nvp("unit", unit));
-    TimeUnit u = parse_time_unit(unit);
-    if (u == TimeUnit::DURATION) {
-      double f = 0;
-      ar(cereal::make_nvp("value", f));
-      *this = from_duration(f);
-    } else {
-      int64_t n = 0;
-      ar(cereal::make_nvp("value", n));
-      *this = Time(n, u);
-    }
-  }
 
  private:
   TimeUnit unit_ = TimeUnit::EPOCH;

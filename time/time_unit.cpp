@@ -1,11 +1,11 @@
-#include "time/time_unit.h"
+#include "tempo/time/time_unit.h"
 
 #include <array>
 #include <cctype>
 #include <ostream>
 #include <utility>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 namespace {

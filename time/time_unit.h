@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>  // formatter<string_view>::format is defined only here
 
-#include "errors/error.h"  // TimeError, which everything in time/ throws
+#include "tempo/errors/error.h"  // TimeError, which everything in time/ throws
 
 namespace tempo {
 

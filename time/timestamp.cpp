@@ -1,11 +1,11 @@
-#include "time/timestamp.h"
+#include "tempo/time/timestamp.h"
 
 #include <cmath>
 #include <ostream>
 
 #include <fmt/format.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 namespace {

@@ -13,10 +13,9 @@
 #include <iosfwd>
 #include <string>
 
-#include <cereal/cereal.hpp>
 #include <fmt/format.h>
 
-#include "time/time_quantity.h"
+#include "tempo/time/time_quantity.h"
 
 namespace tempo {
 
@@ -36,15 +35,6 @@ struct TimestampFields {
   double iteration_wct = 0;  // seconds in the current iteration
   double epoch_wct = 0;      // seconds in the current epoch
   double batch_wct = 0;      // seconds of the last batch
-
-  template <class Archive>
-  void serialize(Archive& ar) {
-    ar(CEREAL_NVP(iteration), CEREAL_NVP(epoch), CEREAL_NVP(batch), CEREAL_NVP(sample),
-       CEREAL_NVP(token), CEREAL_NVP(epoch_in_iteration), CEREAL_NVP(token_in_iteration),
-       CEREAL_NVP(batch_in_epoch), CEREAL_NVP(sample_in_epoch), CEREAL_NVP(token_in_epoch),
-       CEREAL_NVP(total_wct), CEREAL_NVP(iteration_wct), CEREAL_NVP(epoch_wct),
-       CEREAL_NVP(batch_wct));
-  }
 };
 
 class Timestamp {
@@ -77,20 +67,6 @@ class Timestamp {
   Time get(TimeUnit unit) const;
   // get(max_duration.unit()) / max_duration, Composer's State.get_elapsed_duration().
   double elapsed_fraction(const Time& max_duration) const;
-
-  // Loading goes through the validating constructor, so a damaged archive cannot yield a
-  // Timestamp that breaks the invariants.
-  template <class Archive>
-  void save(Archive& ar) const {
-    TimestampFields f = f_;  // serialize() is one member for both directions, so not const
-    f.serialize(ar);
-  }
-  template <class Archive>
-  void load(Archive& ar) {
-    TimestampFields f;
-    f.serialize(ar);
-    *this = Timestamp(f);
-  }
 
  private:
   TimestampFields f_;

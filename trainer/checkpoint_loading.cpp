@@ -1,16 +1,16 @@
-#include "trainer/checkpoint_loading.h"
+#include "tempo/trainer/checkpoint_loading.h"
 
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
 
-#include "errors/error.h"
-#include "callbacks/logger.h"
-#include "state/state.h"
-#include "state/tree.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/weights_file.h"
+#include "tempo/errors/error.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/state/state.h"
+#include "tempo/state/tree.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/weights_file.h"
 
 namespace tempo {
 namespace fs = std::filesystem;

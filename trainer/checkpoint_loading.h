@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
-#include "callbacks/checkpoint_folder.h"
-#include "serialization/checkpoint_file.h"
+#include "tempo/callbacks/checkpoint_folder.h"
+#include "tempo/serialization/checkpoint_file.h"
 
 namespace tempo {
 

@@ -1,9 +1,9 @@
-#include "trainer/device.h"
+#include "tempo/trainer/device.h"
 
 #include <fmt/format.h>
 #include <torch/cuda.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

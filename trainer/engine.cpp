@@ -1,6 +1,6 @@
-#include "trainer/engine.h"
+#include "tempo/trainer/engine.h"
 
-#include "state/state.h"
+#include "tempo/state/state.h"
 
 namespace tempo {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/callback.h"
-#include "callbacks/logger.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/callbacks/logger.h"
 
 namespace tempo {
 

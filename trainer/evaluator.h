@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/interval.h"
+#include "tempo/callbacks/interval.h"
 
 namespace tempo {
 

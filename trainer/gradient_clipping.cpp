@@ -1,9 +1,9 @@
-#include "trainer/gradient_clipping.h"
+#include "tempo/trainer/gradient_clipping.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 namespace {

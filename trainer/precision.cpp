@@ -1,9 +1,9 @@
-#include "trainer/precision.h"
+#include "tempo/trainer/precision.h"
 
 #include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

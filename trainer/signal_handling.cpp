@@ -1,4 +1,4 @@
-#include "trainer/signal_handling.h"
+#include "tempo/trainer/signal_handling.h"
 
 #include <csignal>
 #include <cstdio>

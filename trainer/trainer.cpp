@@ -1,4 +1,4 @@
-#include "trainer/trainer.h"
+#include "tempo/trainer/trainer.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -10,23 +10,24 @@
 #include <optional>
 #include <random>
 
-#include "callbacks/checkpoint_folder.h"
-#include "data/batch_prefetcher.h"
-#include "data/data_loader.h"
-#include "errors/error.h"
-#include "metrics/metric.h"
-#include "state/checkpoint_tree.h"
-#include "state/grad_scaler.h"
-#include "state/model.h"
-#include "state/rng.h"
-#include "state/scheduler.h"
-#include "state/tree.h"
-#include "trainer/checkpoint_loading.h"
-#include "trainer/device.h"
-#include "trainer/engine.h"
-#include "trainer/gradient_clipping.h"
-#include "trainer/precision.h"
-#include "trainer/signal_handling.h"
+#include "tempo/callbacks/checkpoint_folder.h"
+#include "tempo/data/batch_prefetcher.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/errors/error.h"
+#include "tempo/metrics/metric.h"
+#include "tempo/state/checkpoint_tree.h"
+#include "tempo/state/grad_scaler.h"
+#include "tempo/state/model.h"
+#include "tempo/state/torch_compat.h"
+#include "tempo/state/rng.h"
+#include "tempo/state/scheduler.h"
+#include "tempo/state/tree.h"
+#include "tempo/trainer/checkpoint_loading.h"
+#include "tempo/trainer/device.h"
+#include "tempo/trainer/engine.h"
+#include "tempo/trainer/gradient_clipping.h"
+#include "tempo/trainer/precision.h"
+#include "tempo/trainer/signal_handling.h"
 
 namespace tempo {
 namespace {
@@ -417,7 +418,7 @@ Batch Trainer::next_train_batch(BatchPrefetcher* prefetcher, int64_t num_batches
 void Trainer::zero_grads() {
   // Zeroed in place rather than set to none: freeing and reallocating large gradients each step
   // costs page faults (glibc returns big blocks to the OS), measured at up to 1.5x per step here.
-  for (auto& optimizer : state_->optimizers) optimizer->zero_grad();
+  for (auto& optimizer : state_->optimizers) zero_grad_in_place(*optimizer);
 }
 
 void Trainer::train_batch() {

@@ -37,10 +37,10 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/checkpoint_saver.h"
-#include "state/checkpoint_tree.h"
-#include "state/state.h"
-#include "trainer/trainer_options.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/state/checkpoint_tree.h"
+#include "tempo/state/state.h"
+#include "tempo/trainer/trainer_options.h"
 
 namespace tempo {
 

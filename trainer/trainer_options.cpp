@@ -1,8 +1,8 @@
-#include "trainer/trainer_options.h"
+#include "tempo/trainer/trainer_options.h"
 
 #include <fmt/format.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -14,17 +14,17 @@
 #include <utility>
 #include <vector>
 
-#include "callbacks/callback.h"
-#include "callbacks/checkpoint_saver.h"
-#include "callbacks/interval.h"
-#include "callbacks/logger.h"
-#include "serialization/env.h"
-#include "state/grad_scaler.h"
-#include "state/scheduler.h"
-#include "time/time_quantity.h"
-#include "trainer/evaluator.h"
-#include "trainer/gradient_clipping.h"
-#include "trainer/precision.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/interval.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/serialization/env.h"
+#include "tempo/state/grad_scaler.h"
+#include "tempo/state/scheduler.h"
+#include "tempo/time/time_quantity.h"
+#include "tempo/trainer/evaluator.h"
+#include "tempo/trainer/gradient_clipping.h"
+#include "tempo/trainer/precision.h"
 
 namespace torch::optim {
 class Optimizer;

@@ -1,4 +1,4 @@
-#include "util/checksum.h"
+#include "tempo/util/checksum.h"
 
 #include <zlib.h>
 

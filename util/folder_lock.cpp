@@ -1,4 +1,4 @@
-#include "util/folder_lock.h"
+#include "tempo/util/folder_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

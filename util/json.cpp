@@ -1,4 +1,4 @@
-#include "util/json.h"
+#include "tempo/util/json.h"
 
 #include <fmt/format.h>
 
@@ -8,8 +8,8 @@
 #include <limits>
 #include <unordered_set>
 
-#include "util/number_format.h"
-#include "util/utf8.h"
+#include "tempo/util/number_format.h"
+#include "tempo/util/utf8.h"
 
 namespace tempo {
 namespace {

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo {
 

@@ -1,4 +1,4 @@
-#include "util/number_format.h"
+#include "tempo/util/number_format.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "util/utf8.h"
+#include "tempo/util/utf8.h"
 
 namespace tempo {
 

@@ -19,10 +19,10 @@
 #include <set>
 #include <thread>
 
-#include "callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/checkpoint_saver.h"
 #include "configs/config_test_support.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/env.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/env.h"
 #include "support/capture_stderr.h"
 #include "support/faulty_io.h"
 #include "support/fixtures.h"

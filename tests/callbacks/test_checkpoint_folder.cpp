@@ -8,11 +8,11 @@
 #include <fstream>
 #include <thread>
 
-#include "callbacks/checkpoint_folder.h"
-#include "callbacks/checkpoint_saver.h"
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "state/state.h"
+#include "tempo/callbacks/checkpoint_folder.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/state/state.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

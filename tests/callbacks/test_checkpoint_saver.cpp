@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include "callbacks/checkpoint_saver.h"
-#include "callbacks/name_format.h"
-#include "serialization/checkpoint_file.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/name_format.h"
+#include "tempo/serialization/checkpoint_file.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

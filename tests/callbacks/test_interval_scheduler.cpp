@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "callbacks/interval.h"
+#include "tempo/callbacks/interval.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

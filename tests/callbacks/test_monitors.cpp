@@ -8,16 +8,16 @@
 #include <limits>
 #include <set>
 
-#include "callbacks/checkpoint_saver.h"
-#include "callbacks/early_stopper.h"
-#include "callbacks/logger.h"
-#include "callbacks/lr_monitor.h"
-#include "callbacks/memory_monitor.h"
-#include "callbacks/metric_monitor.h"
-#include "callbacks/nan_monitor.h"
-#include "callbacks/speed_monitor.h"
-#include "callbacks/threshold_stopper.h"
-#include "errors/error.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/early_stopper.h"
+#include "tempo/callbacks/logger.h"
+#include "tempo/callbacks/lr_monitor.h"
+#include "tempo/callbacks/memory_monitor.h"
+#include "tempo/callbacks/metric_monitor.h"
+#include "tempo/callbacks/nan_monitor.h"
+#include "tempo/callbacks/speed_monitor.h"
+#include "tempo/callbacks/threshold_stopper.h"
+#include "tempo/errors/error.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

@@ -16,8 +16,8 @@
 #include <optional>
 #include <sstream>
 
-#include "callbacks/checkpoint_saver.h"
-#include "serialization/checkpoint_file.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/serialization/checkpoint_file.h"
 #include "support/capture_stderr.h"
 #include "support/faulty_io.h"
 #include "support/fixtures.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "state/tree.h"
+#include "tempo/state/tree.h"
 
 namespace tempo::testing {
 

@@ -16,15 +16,15 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/callback.h"
-#include "cli/export.h"
-#include "cli/inspect.h"
-#include "cli/main.h"
-#include "cli/plot.h"
-#include "cli/train.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/cli/export.h"
+#include "tempo/cli/inspect.h"
+#include "tempo/cli/main.h"
+#include "tempo/cli/plot.h"
+#include "tempo/cli/train.h"
 #include "cli/cli_support.h"
 #include "configs/config_test_support.h"
-#include "trainer/trainer.h"
+#include "tempo/trainer/trainer.h"
 
 namespace {
 

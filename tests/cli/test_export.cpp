@@ -7,11 +7,11 @@
 #include <map>
 #include <string>
 
-#include "cli/export.h"
+#include "tempo/cli/export.h"
 #include "cli_support.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
-#include "serialization/weights_file.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/safetensors.h"
+#include "tempo/serialization/weights_file.h"
 #include "support/python.h"
 #include "support/temp_dir.h"
 
@@ -68,10 +68,7 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("export takes a bare model state_dict from Python") {
-    if (!tempo::testing::python_has_torch()) {
-      MESSAGE("skipped: /usr/bin/python3 has no torch");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     tempo::testing::TempDir dir;
     const auto checkpoint = dir / "model.pt";
     const auto script =

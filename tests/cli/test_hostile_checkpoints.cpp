@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/export.h"
-#include "cli/inspect.h"
+#include "tempo/cli/export.h"
+#include "tempo/cli/inspect.h"
 #include "cli_support.h"
 #include "serialization/hostile_pickles.h"
 #include "support/temp_dir.h"

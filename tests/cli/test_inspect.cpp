@@ -4,10 +4,10 @@
 #include <limits>
 #include <string>
 
-#include "cli/inspect.h"
+#include "tempo/cli/inspect.h"
 #include "cli_support.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/safetensors.h"
 #include "support/python.h"
 #include "support/temp_dir.h"
 
@@ -173,10 +173,7 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("inspect reads a Python torch.save state_dict") {
-    if (!tempo::testing::python_has_torch()) {
-      MESSAGE("skipped: /usr/bin/python3 has no torch");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     tempo::testing::TempDir dir;
     const auto path = dir / "model.pt";
     const auto script =

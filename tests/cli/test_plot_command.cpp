@@ -4,8 +4,8 @@
 #include <iterator>
 
 #include "cli/cli_support.h"
-#include "cli/plot.h"
-#include "loggers/file_logger.h"
+#include "tempo/cli/plot.h"
+#include "tempo/loggers/file_logger.h"
 #include "plot/png_check.h"
 #include "support/fixtures.h"
 

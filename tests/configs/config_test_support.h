@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/train.h"
-#include "configs/registry.h"
-#include "configs/run_config.h"
-#include "errors/error.h"
+#include "tempo/cli/train.h"
+#include "tempo/configs/registry.h"
+#include "tempo/configs/run_config.h"
+#include "tempo/errors/error.h"
 #include "support/fixtures.h"
 
 namespace tempo::testing {

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "cli/main.h"
+#include "tempo/cli/main.h"
 #include "configs/config_test_support.h"
 #include "support/capture_stderr.h"
 #include "support/fixtures.h"

@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "configs/config_test_support.h"
-#include "configs/option_descriptions.h"
+#include "tempo/configs/option_descriptions.h"
 
 namespace {
 

@@ -1,15 +1,15 @@
 // The monitors and stoppers from YAML: every built-in name builds its callback with its keys.
 #include <doctest/doctest.h>
 
-#include "callbacks/checkpoint_saver.h"
-#include "callbacks/early_stopper.h"
-#include "callbacks/lr_monitor.h"
-#include "callbacks/memory_monitor.h"
-#include "callbacks/nan_monitor.h"
-#include "callbacks/speed_monitor.h"
-#include "callbacks/threshold_stopper.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/early_stopper.h"
+#include "tempo/callbacks/lr_monitor.h"
+#include "tempo/callbacks/memory_monitor.h"
+#include "tempo/callbacks/nan_monitor.h"
+#include "tempo/callbacks/speed_monitor.h"
+#include "tempo/callbacks/threshold_stopper.h"
 #include "configs/config_test_support.h"
-#include "optim/fused_adam.h"
+#include "tempo/optim/fused_adam.h"
 
 TEST_SUITE("configs") {
 TEST_CASE("monitors, stoppers and the best checkpoint are built from YAML") {

@@ -2,7 +2,7 @@
 // accepted reaches TrainerOptions, what is not is refused where it is written.
 #include <doctest/doctest.h>
 
-#include "callbacks/interval_scheduler.h"
+#include "tempo/callbacks/interval_scheduler.h"
 #include "configs/config_test_support.h"
 
 using tempo::testing::builtin_registry;

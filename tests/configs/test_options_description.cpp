@@ -4,8 +4,8 @@
 
 #include <torch/arg.h>
 
-#include "configs/options_description.h"
-#include "errors/error.h"
+#include "tempo/configs/options_description.h"
+#include "tempo/errors/error.h"
 
 namespace {
 

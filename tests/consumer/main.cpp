@@ -1,10 +1,10 @@
 // Trains a few batches through the installed headers and library; exits 0 on success.
-#include <data/data_loader.h>
-#include <data/dataset.h>
-#include <state/model.h>
-#include <time/time_quantity.h>
+#include <tempo/data/data_loader.h>
+#include <tempo/data/dataset.h>
+#include <tempo/state/model.h>
+#include <tempo/time/time_quantity.h>
 #include <torch/torch.h>
-#include <trainer/trainer.h>
+#include <tempo/trainer/trainer.h>
 
 #include <iostream>
 

@@ -1,9 +1,9 @@
-#include "data/batch.h"
+#include "tempo/data/batch.h"
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 TEST_SUITE("data") {
   TEST_CASE("Batch::narrow gives views of a range of samples, sharing memory with the batch") {

@@ -1,4 +1,4 @@
-#include "data/batch_prefetcher.h"
+#include "tempo/data/batch_prefetcher.h"
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>
@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "data/data_loader.h"
-#include "errors/error.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/errors/error.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
-#include "data/data_loader.h"
+#include "tempo/data/data_loader.h"
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>

@@ -1,7 +1,7 @@
-#include "data/batch.h"
-#include "data/dataset.h"
+#include "tempo/data/batch.h"
+#include "tempo/data/dataset.h"
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>

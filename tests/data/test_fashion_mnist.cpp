@@ -1,7 +1,7 @@
-#include "data/fashion_mnist.h"
-#include "data/idx_file.h"
+#include "tempo/data/fashion_mnist.h"
+#include "tempo/data/idx_file.h"
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>

@@ -1,6 +1,6 @@
-#include "data/sampler.h"
+#include "tempo/data/sampler.h"
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>

@@ -1,10 +1,10 @@
-#include "data/synthetic_dataset.h"
+#include "tempo/data/synthetic_dataset.h"
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
-#include "data/batch.h"
-#include "errors/error.h"
+#include "tempo/data/batch.h"
+#include "tempo/errors/error.h"
 
 TEST_SUITE("data") {
   TEST_CASE("synthetic data: same arguments same tensors, the global RNG untouched, sizes checked") {

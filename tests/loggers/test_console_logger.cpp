@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "loggers/console_logger.h"
+#include "tempo/loggers/console_logger.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

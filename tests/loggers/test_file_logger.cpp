@@ -12,9 +12,9 @@
 #include <iterator>
 #include <thread>
 
-#include "loggers/file_logger.h"
+#include "tempo/loggers/file_logger.h"
 #include "support/fixtures.h"
-#include "util/json.h"
+#include "tempo/util/json.h"
 
 using namespace tempo;
 using namespace tempo::testing;

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "loggers/progress_bar_logger.h"
+#include "tempo/loggers/progress_bar_logger.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

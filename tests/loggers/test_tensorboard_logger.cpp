@@ -1,10 +1,15 @@
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 
+#include <fmt/format.h>
+
+#include <fstream>
 #include <regex>
 
-#include "loggers/tensorboard_logger.h"
-#include "loggers/tfrecord.h"
+#include "tempo/loggers/tensorboard_logger.h"
+#include "tempo/loggers/tfrecord.h"
 #include "support/fixtures.h"
+#include "support/python.h"
 #include "tensorboard_event.pb.h"
 
 using namespace tempo;
@@ -103,5 +108,32 @@ TEST_SUITE("loggers") {
     }
     CHECK(losses == 10);
     CHECK(lrs == 10);
+  }
+
+  TEST_CASE("TensorBoard's own EventAccumulator reads tempo's event files: every tag, step and value") {
+    if (skip_without_python_torch()) return;
+    TempDir dir;
+    auto tb = std::make_shared<TensorBoardLogger>(TensorBoardLoggerOptions().log_dir(dir / "tb"));
+    auto recorder = std::make_shared<Recorder>();
+    {
+      auto run = make_run(blobs(32), "2ep", 42, 7, {std::make_shared<LrLogger>()}, 4, [&](TrainerOptions& o) {
+        o.loggers({tb, recorder});
+      });
+      run.trainer->fit();
+    }
+    REQUIRE(recorder->scalars.size() > 30);
+    std::ofstream expected(dir / "expected.tsv");
+    for (const auto& [tag, step, value] : recorder->scalars) expected << fmt::format("{}\t{}\t{:.9g}\n", tag, step, value);
+    expected << "text\thyperparameters/rank_zero_seed\t42\ntext\thyperparameters/run_name\ttest-run\n";
+    expected.close();
+    const auto [rc, output] =
+        run_python_script("tensorboard_check.py", (dir / "tb/test-run") + " " + (dir / "expected.tsv"), dir / "py.log");
+    INFO(output);
+    if (rc != 0 && WEXITSTATUS(rc) == 77 && !python_required()) {
+      MESSAGE("skipped: " << output);
+      return;
+    }
+    CHECK(rc == 0);
+    CHECK(output.find("ok: ") != std::string::npos);
   }
 }

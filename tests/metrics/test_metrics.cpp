@@ -5,11 +5,11 @@
 #include <cmath>
 #include <memory>
 
-#include "errors/error.h"
-#include "metrics/accuracy.h"
-#include "metrics/loss_metric.h"
-#include "metrics/mean_squared_error.h"
-#include "metrics/metric.h"
+#include "tempo/errors/error.h"
+#include "tempo/metrics/accuracy.h"
+#include "tempo/metrics/loss_metric.h"
+#include "tempo/metrics/mean_squared_error.h"
+#include "tempo/metrics/metric.h"
 
 namespace {
 

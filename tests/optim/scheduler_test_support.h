@@ -9,7 +9,7 @@
 #include <string>
 
 #include "support/fixtures.h"
-#include "time/timestamp.h"
+#include "tempo/time/timestamp.h"
 
 namespace tempo::testing {
 

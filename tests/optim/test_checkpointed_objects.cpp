@@ -7,9 +7,9 @@
 
 #include <map>
 
-#include "optim/torch_scheduler.h"
-#include "serialization/checkpoint_file.h"
-#include "state/tree.h"
+#include "tempo/optim/torch_scheduler.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/tree.h"
 #include "optim/scheduler_test_support.h"
 #include "support/fixtures.h"
 

@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "configs/config_test_support.h"
-#include "optim/fused_adam.h"
-#include "optim/fused_kernels.h"
-#include "optim/fused_sgd.h"
-#include "serialization/checkpoint_file.h"
-#include "state/optimizer_state.h"
-#include "state/tree.h"
+#include "tempo/optim/fused_adam.h"
+#include "tempo/optim/fused_kernels.h"
+#include "tempo/optim/fused_sgd.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/optimizer_state.h"
+#include "tempo/state/torch_compat.h"
+#include "tempo/state/tree.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 #include "support/temp_dir.h"
@@ -303,7 +304,7 @@ TEST_SUITE("optim") {
     const auto x = torch::randn({16, 8});
     const auto y = torch::randint(0, 2, {16});
     const auto train_step = [&] {
-      sgd.zero_grad();
+      zero_grad_in_place(sgd);
       torch::nn::functional::cross_entropy(model->forward(x), y).backward();
       sgd.step();
     };
@@ -321,7 +322,7 @@ TEST_SUITE("optim") {
       CHECK(p.grad().storage().unsafeGetStorageImpl() == params[0].grad().storage().unsafeGetStorageImpl());
     }
     for (size_t k = 1; k < params.size(); ++k) CHECK(params[k].storage_offset() > params[k - 1].storage_offset());
-    sgd.zero_grad();
+    zero_grad_in_place(sgd);
     for (size_t k = 0; k < params.size(); ++k) {
       CHECK(params[k].grad().data_ptr() == grads[k]);
       CHECK(params[k].grad().abs().max().item<float>() == 0.0f);
@@ -430,10 +431,7 @@ TEST_SUITE("optim") {
   }
 
   TEST_CASE("Python's torch.optim state dicts load into the fused optimizers and theirs into Python's, bit-exactly") {
-    if (!python_has_torch()) {
-      MESSAGE("skipped: " << kPython << " cannot import torch");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     TempDir dir;
     const auto made_by_python = run_python_script("fused_optimizer_interop.py", "make " + dir.path(), dir / "make.log");
     INFO(made_by_python.second);
@@ -452,12 +450,12 @@ TEST_SUITE("optim") {
         groups.emplace_back(std::vector<at::Tensor>{p[0], p[1]});
         if (kind == "sgd") {
           groups.emplace_back(std::vector<at::Tensor>{p[2]},
-                              std::make_unique<optim::SGDOptions>(optim::SGDOptions(0.05).momentum(0.5).weight_decay(0.1)));
+                              std::make_unique<optim::SGDOptions>(optim::SGDOptions(0.05).momentum(0.5).weight_decay(0.1).nesterov(true)));
           return std::make_shared<FusedSGD>(std::move(groups), optim::SGDOptions(0.1).momentum(0.9).nesterov(true));
         }
         if (kind == "adam") {
           groups.emplace_back(std::vector<at::Tensor>{p[2]},
-                              std::make_unique<optim::AdamOptions>(optim::AdamOptions(3e-3).weight_decay(0.1)));
+                              std::make_unique<optim::AdamOptions>(optim::AdamOptions(3e-3).weight_decay(0.1).amsgrad(true)));
           return std::make_shared<FusedAdam>(std::move(groups), optim::AdamOptions(1e-2).amsgrad(true));
         }
         groups.emplace_back(std::vector<at::Tensor>{p[2]},
@@ -477,7 +475,11 @@ TEST_SUITE("optim") {
       load_optimizer_state_dict(*fused, made.at("optimizer"), "optimizer");
       apply(*fused, params, 10, 20);
       const auto full = tensors("full");
-      for (size_t k = 0; k < params.size(); ++k) CHECK(max_ulp(params[k], full[k]) == 0);
+      // Python's single-tensor Adam and LibTorch's are the same float operations in 1.13; from 2.x on
+      // Python's takes exp_avg.lerp_(grad, 1 - beta1) where LibTorch keeps mul_ and add_, so the two
+      // part by rounding (tempo's fused optimizers follow LibTorch's, bit for bit, in the test above).
+      const int64_t allowed = kind == "sgd" || kTorchMajorVersion < 2 ? 0 : 1 << 12;
+      for (size_t k = 0; k < params.size(); ++k) CHECK(max_ulp(params[k], full[k]) <= allowed);
 
       // 10 steps here from Python's start, handed to Python for the last 10.
       auto mine = tensors("init");

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "configs/config_test_support.h"
-#include "optim/schedulers.h"
+#include "tempo/optim/schedulers.h"
 
 using namespace tempo;
 using namespace tempo::testing;

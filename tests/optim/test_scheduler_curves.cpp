@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "optim/schedulers.h"
+#include "tempo/optim/schedulers.h"
 #include "optim/scheduler_test_support.h"
 
 using namespace tempo;

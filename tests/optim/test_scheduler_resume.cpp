@@ -7,10 +7,10 @@
 #include <cmath>
 #include <map>
 
-#include "optim/schedulers.h"
+#include "tempo/optim/schedulers.h"
 #include "optim/scheduler_test_support.h"
-#include "serialization/checkpoint_file.h"
-#include "state/tree.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/tree.h"
 
 using namespace tempo;
 using namespace tempo::testing;

@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
-#include "errors/error.h"
-#include "plot/bitmap_font.h"
-#include "plot/line_chart.h"
-#include "plot/png_writer.h"
+#include "tempo/errors/error.h"
+#include "tempo/plot/bitmap_font.h"
+#include "tempo/plot/line_chart.h"
+#include "tempo/plot/png_writer.h"
 #include "plot/png_check.h"
 
 using namespace tempo::plot;

@@ -22,16 +22,17 @@ STEPS = 20
 
 
 def build(kind, params):
-    # The second group spells out every option where tempo's C++ group would not inherit the
-    # first's (LibTorch's group options are complete objects).
+    # The second group's options differ from the first's only where they also differ from the
+    # optimizer's own defaults: LibTorch 2.x gives a C++ group the optimizer's value for any option
+    # left at the class default (1.13 kept the group's), so only such groups mean the same on both.
     if kind == "sgd":
         return torch.optim.SGD(
             [{"params": params[:2]},
-             {"params": params[2:], "lr": 0.05, "momentum": 0.5, "weight_decay": 0.1, "nesterov": False}],
+             {"params": params[2:], "lr": 0.05, "momentum": 0.5, "weight_decay": 0.1, "nesterov": True}],
             lr=0.1, momentum=0.9, nesterov=True)
     if kind == "adam":
         return torch.optim.Adam(
-            [{"params": params[:2]}, {"params": params[2:], "lr": 3e-3, "weight_decay": 0.1, "amsgrad": False}],
+            [{"params": params[:2]}, {"params": params[2:], "lr": 3e-3, "weight_decay": 0.1, "amsgrad": True}],
             lr=1e-2, amsgrad=True)
     return torch.optim.AdamW([{"params": params[:2]}, {"params": params[2:], "lr": 3e-3, "weight_decay": 0.1}],
                              lr=1e-2)
@@ -74,12 +75,17 @@ def check(out):
         opt = build(kind, params)
         opt.load_state_dict(tempo["optimizer"])
         apply(opt, params, made["grads"], STEPS // 2, STEPS)
+        # Exact for SGD; for Adam and AdamW exact up to torch 1.x only: 2.x's Python Adam uses
+        # lerp_ where LibTorch's (and so tempo's) keeps mul_ and add_.
+        exact = kind == "sgd" or int(torch.__version__.split(".")[0]) < 2
         for i, (p, want) in enumerate(zip(params, made["full"])):
-            if not torch.equal(p.detach(), want):
+            same = torch.equal(p.detach(), want) if exact else torch.allclose(p.detach(), want, rtol=1e-4, atol=1e-5)
+            if not same:
                 failures += 1
                 print(f"{kind}: parameter {i} differs by up to {(p.detach() - want).abs().max().item()}")
     if failures == 0:
-        print("tempo's fused optimizer state continues in torch.optim bit for bit")
+        print("tempo's fused optimizer state continues in torch.optim (bit for bit where torch.optim's float "
+              "operations are LibTorch's)")
     return failures
 
 

@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 #include "memory_file.h"
-#include "serialization/checkpoint_file.h"
+#include "tempo/serialization/checkpoint_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tempo::fuzz::MemoryFile file(data, size);

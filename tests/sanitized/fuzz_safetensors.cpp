@@ -6,9 +6,9 @@
 #include <map>
 #include <string>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 #include "memory_file.h"
-#include "serialization/safetensors.h"
+#include "tempo/serialization/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tempo::fuzz::MemoryFile file(data, size);

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "errors/error.h"
-#include "serialization/pickle_reader.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/pickle_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const tempo::StorageLoader load = [](const std::string& key, c10::ScalarType dtype, int64_t numel) {

@@ -12,10 +12,10 @@
 #include <fstream>
 #include <string>
 
-#include "errors/error.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
-#include "serialization/zip_reader.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/safetensors.h"
+#include "tempo/serialization/zip_reader.h"
 
 namespace fs = std::filesystem;
 

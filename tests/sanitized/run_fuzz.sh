@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes tempo's readers of untrusted files for a bounded time and fails on any finding.
-#   run_fuzz.sh SANITIZED_BUILD_DIR TEMPO_CLI [SECONDS_PER_TARGET]
+#   run_fuzz.sh SANITIZED_BUILD_DIR TEMPO_CLI [SECONDS_PER_TARGET [PYTHON]]
 # Seeds are real files: checkpoints written by `tempo train` (a tiny run on synthetic data), a
-# safetensors export of one, Python torch.save files when /usr/bin/python3 has torch, and
+# safetensors export of one, Python torch.save files when PYTHON (default /usr/bin/python3) has torch, and
 # make_fuzz_seeds' synthetic checkpoint with every dtype and view. Each target then runs with
 # libFuzzer's limits: -malloc_limit_mb makes any single allocation over the bound a finding
 # (a lying header must not make a reader allocate what the input does not hold), -timeout a hang.
@@ -12,6 +12,7 @@ set -euo pipefail
 build=$(cd "$1" && pwd)
 tempo=$2
 seconds=${3:-20}
+python=${4:-/usr/bin/python3}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,9 +24,9 @@ trap 'rm -rf "$work"' EXIT
 checkpoints=("$work"/run/ep*-ba*-rank0.pt)
 "$tempo" export "${checkpoints[0]}" --format safetensors "$work/weights.safetensors" >/dev/null
 real=("${checkpoints[@]}" "$work/weights.safetensors")
-if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+if "$python" -c 'import torch' >/dev/null 2>&1; then
   mkdir "$work/python"
-  /usr/bin/python3 "$here/../python/save_state_dicts.py" "$work/python" >/dev/null
+  "$python" "$here/../python/save_state_dicts.py" "$work/python" >/dev/null
   real+=("$work"/python/*.pt)
 fi
 "$build/make_fuzz_seeds" "$work/seeds" "${real[@]}"

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "serialization/zip_writer.h"
+#include "tempo/serialization/zip_writer.h"
 
 namespace tempo::testing {
 

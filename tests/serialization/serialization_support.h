@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "errors/error.h"
-#include "serialization/checkpoint_file.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/checkpoint_file.h"
 #include "support/temp_dir.h"
 
 namespace tempo::testing {

@@ -7,9 +7,9 @@
 
 #include <fstream>
 
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "serialization/checkpoint_file.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/serialization/checkpoint_file.h"
 #include "serialization_support.h"
 
 using namespace tempo;

@@ -5,14 +5,14 @@
 #include <cstring>
 #include <fstream>
 
-#include "errors/error.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/integrity.h"
-#include "serialization/zip_reader.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/integrity.h"
+#include "tempo/serialization/zip_reader.h"
 #include "serialization_support.h"
 #include "support/python.h"
-#include "util/checksum.h"
-#include "util/coding.h"
+#include "tempo/util/checksum.h"
+#include "tempo/util/coding.h"
 
 using namespace tempo;
 using namespace tempo::testing;
@@ -203,10 +203,7 @@ TEST_SUITE("serialization") {
   }
 
   TEST_CASE("Python's torch.load opens a tempo checkpoint with its integrity record") {
-    if (!python_has_torch()) {
-      MESSAGE("skipped: " << kPython << " cannot import torch");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     Sample s;
     const std::string log = s.folder.file("python.log");
     const std::string script =

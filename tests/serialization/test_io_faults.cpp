@@ -9,10 +9,10 @@
 #include <filesystem>
 #include <string>
 
-#include "errors/error.h"
-#include "serialization/atomic_file.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/atomic_file.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/safetensors.h"
 #include "serialization_support.h"
 #include "support/faulty_io.h"
 

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include "errors/error.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/zip_reader.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/zip_reader.h"
 #include "serialization_support.h"
 
 using namespace tempo;

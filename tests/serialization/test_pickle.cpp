@@ -3,9 +3,9 @@
 
 #include <random>
 
-#include "errors/error.h"
-#include "serialization/pickle_reader.h"
-#include "serialization/pickle_writer.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/pickle_reader.h"
+#include "tempo/serialization/pickle_writer.h"
 #include "serialization_support.h"
 
 using namespace tempo;

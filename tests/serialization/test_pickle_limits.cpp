@@ -5,12 +5,12 @@
 
 #include <chrono>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 #include "hostile_pickles.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/pickle_reader.h"
-#include "serialization/pickle_writer.h"
-#include "serialization/weights_file.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/pickle_reader.h"
+#include "tempo/serialization/pickle_writer.h"
+#include "tempo/serialization/weights_file.h"
 #include "serialization_support.h"
 
 using namespace tempo;

@@ -1,13 +1,13 @@
-// Interop with Python's torch (Debian's /usr/bin/python3, torch 1.13): torch.load opens tempo's
-// checkpoints, and tempo reads torch.save's model and optimizer state_dicts. Skipped, with a
-// message, where that Python has no torch.
+// Interop with Python's torch (TEMPO_PYTHON: torch 2.13 from the wheel, or Debian's 1.13):
+// torch.load opens tempo's checkpoints, and tempo reads torch.save's model and optimizer
+// state_dicts (tests/support/python.h says when they are skipped).
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <fstream>
 
-#include "errors/error.h"
-#include "serialization/checkpoint_file.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/checkpoint_file.h"
 #include "serialization_support.h"
 #include "support/python.h"
 
@@ -97,10 +97,7 @@ std::vector<std::string> string_keys(const c10::impl::GenericDict& d) {
 
 TEST_SUITE("serialization") {
   TEST_CASE("Python's torch.load opens a tempo checkpoint") {
-    if (!python_has_torch()) {
-      MESSAGE("skipped: " << kPython << " cannot import torch");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     ScratchFolder folder;
     const std::string path = folder.file("interop.pt");
     const c10::IValue tree = interop_tree();
@@ -121,10 +118,7 @@ TEST_SUITE("serialization") {
   }
 
   TEST_CASE("tempo reads torch.save's model and optimizer state_dicts") {
-    if (!python_has_torch()) {
-      MESSAGE("skipped: " << kPython << " cannot import torch");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     ScratchFolder folder;
     const auto [rc, output_] =
         run(kPython + " " + TEMPO_SOURCE_DIR + "/tests/python/save_state_dicts.py " + folder.path(), folder);

@@ -1,4 +1,4 @@
-#include "serialization/safetensors.h"
+#include "tempo/serialization/safetensors.h"
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -10,7 +10,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
+#include "support/python.h"
 #include "support/temp_dir.h"
 
 using namespace tempo;
@@ -94,7 +95,7 @@ void check_same(const NamedTensors& got, const NamedTensors& want) {
 // Exit status of tests/python/safetensors_interop.py with `args`; 77 means torch is missing there.
 int run_interop_script(const std::string& args) {
   const std::string command =
-      "/usr/bin/python3 " + std::string(TEMPO_SOURCE_DIR) + "/tests/python/safetensors_interop.py " + args;
+      tempo::testing::kPython + " " + std::string(TEMPO_SOURCE_DIR) + "/tests/python/safetensors_interop.py " + args;
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -288,11 +289,8 @@ TEST_SUITE("serialization") {
     const std::string ours = dir.file("ours.safetensors");
     const std::string theirs = dir.file("theirs.safetensors");
     write_safetensors(interop_tensors(), kInteropMetadata, ours);
+    if (tempo::testing::skip_without_python_torch()) return;
     const int status = run_interop_script("check " + ours + " write " + theirs);
-    if (status == 77 || status == 127) {
-      MESSAGE("skipped: /usr/bin/python3 with torch is not available");
-      return;
-    }
     REQUIRE(status == 0);  // the script printed what differs
     std::map<std::string, std::string> metadata;
     check_same(read_safetensors(theirs, &metadata), interop_tensors());

@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "serialization/tree_release.h"
-#include "serialization/unpickler.h"
+#include "tempo/serialization/tree_release.h"
+#include "tempo/serialization/unpickler.h"
 #include "serialization_support.h"
 
 using namespace tempo;

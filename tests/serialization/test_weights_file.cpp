@@ -2,10 +2,10 @@
 
 #include <fstream>
 
-#include "errors/error.h"
-#include "serialization/checkpoint_file.h"
-#include "serialization/safetensors.h"
-#include "serialization/weights_file.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/serialization/safetensors.h"
+#include "tempo/serialization/weights_file.h"
 #include "serialization_support.h"
 
 using namespace tempo;

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "errors/error.h"
-#include "serialization/zip_reader.h"
-#include "serialization/zip_writer.h"
+#include "tempo/errors/error.h"
+#include "tempo/serialization/zip_reader.h"
+#include "tempo/serialization/zip_writer.h"
 #include "serialization_support.h"
 #include "support/python.h"
-#include "util/checksum.h"
+#include "tempo/util/checksum.h"
 
 using namespace tempo;
 using namespace tempo::testing;
@@ -89,7 +89,7 @@ TEST_SUITE("serialization") {
         CHECK(std::string(static_cast<const char*>(data.get()), size) == r.bytes);
       }
 
-      if (python_has_torch()) {  // /usr/bin/python3 is there; zipfile needs nothing more
+      if (python_has_torch()) {  // the Python is there; zipfile needs nothing more
         // Not a structured binding: clang cannot capture one in INFO's lambda.
         const auto result = run_python_script("zip_check.py", path, folder.file("zip_check.log"));
         const std::string& out = result.second;

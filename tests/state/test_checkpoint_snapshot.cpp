@@ -7,9 +7,9 @@
 
 #include <torch/torch.h>
 
-#include "serialization/pickle_writer.h"
-#include "state/checkpoint_snapshot.h"
-#include "state/tree.h"
+#include "tempo/serialization/pickle_writer.h"
+#include "tempo/state/checkpoint_snapshot.h"
+#include "tempo/state/tree.h"
 
 using namespace tempo;
 

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <limits>
 
-#include "errors/error.h"
-#include "state/grad_scaler.h"
-#include "state/tree.h"
+#include "tempo/errors/error.h"
+#include "tempo/state/grad_scaler.h"
+#include "tempo/state/tree.h"
 
 using tempo::GradScaler;
 using tempo::GradScalerOptions;

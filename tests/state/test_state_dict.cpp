@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "state/model_state.h"
-#include "state/optimizer_state.h"
-#include "state/tree.h"
+#include "tempo/state/model_state.h"
+#include "tempo/state/optimizer_state.h"
+#include "tempo/state/tree.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <string>
 
-#include "serialization/env.h"
+#include "tempo/serialization/env.h"
 
 namespace tempo::testing {
 

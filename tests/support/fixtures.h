@@ -16,13 +16,14 @@
 #include <string>
 #include <vector>
 
-#include "callbacks/callback.h"
-#include "data/data_loader.h"
-#include "data/dataset.h"
-#include "state/model.h"
-#include "state/state.h"
+#include "tempo/callbacks/callback.h"
+#include "tempo/data/data_loader.h"
+#include "tempo/data/dataset.h"
+#include "tempo/state/model.h"
+#include "tempo/state/state.h"
 #include "support/temp_dir.h"
-#include "trainer/trainer.h"
+#include "tempo/state/torch_compat.h"
+#include "tempo/trainer/trainer.h"
 
 // Lets doctest print vectors when a comparison fails.
 namespace doctest {
@@ -144,7 +145,7 @@ inline std::vector<torch::Tensor> adam_tensors(torch::optim::Optimizer& optimize
   std::vector<torch::Tensor> out;
   for (const auto& p : optimizer.param_groups()[0].params()) {
     auto& s = static_cast<torch::optim::AdamParamState&>(
-        *optimizer.state().at(c10::guts::to_string(p.unsafeGetTensorImpl())));
+        *optimizer.state().at(tempo::optimizer_state_key(p)));
     out.push_back(s.exp_avg().clone());
     out.push_back(s.exp_avg_sq().clone());
     out.push_back(torch::tensor(s.step()));

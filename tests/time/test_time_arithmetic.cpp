@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/time/time_test_support.h"
-#include "time/time_quantity.h"
+#include "tempo/time/time_quantity.h"
 
 using tempo::Time;
 using tempo::TimeUnit;

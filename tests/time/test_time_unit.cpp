@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "tests/time/time_test_support.h"
-#include "time/time_unit.h"
+#include "tempo/time/time_unit.h"
 
 using tempo::TimeUnit;
 using tempo::testing::time_error_of;

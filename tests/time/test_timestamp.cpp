@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "tests/time/time_test_support.h"
-#include "time/timestamp.h"
+#include "tempo/time/cereal.h"
+#include "tempo/time/timestamp.h"
 
 using tempo::Time;
 using tempo::Timestamp;

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "errors/error.h"
+#include "tempo/errors/error.h"
 
 namespace tempo::testing {
 

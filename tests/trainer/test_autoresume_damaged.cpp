@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "serialization/checkpoint_file.h"
+#include "tempo/serialization/checkpoint_file.h"
 #include "support/capture_stderr.h"
 #include "support/fixtures.h"
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "callbacks/checkpoint_saver.h"
+#include "tempo/callbacks/checkpoint_saver.h"
 #include "support/capture_stderr.h"
 #include "support/fixtures.h"
 

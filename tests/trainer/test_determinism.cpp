@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "state/optimizer_state.h"
+#include "tempo/state/optimizer_state.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

@@ -6,9 +6,9 @@
 #include <limits>
 #include <set>
 
-#include "serialization/checkpoint_file.h"
-#include "state/grad_scaler.h"
-#include "state/tree.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/grad_scaler.h"
+#include "tempo/state/tree.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "state/model_weights_file.h"
+#include "tempo/state/model_weights_file.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 
@@ -9,10 +9,7 @@ using namespace tempo::testing;
 
 TEST_SUITE("trainer") {
   TEST_CASE("Python's torch.load opens a training checkpoint; the model and Adam state load into torch.nn") {
-    if (!python_has_torch()) {
-      MESSAGE("skipped: /usr/bin/python3 has no torch (apt-get install python3-torch)");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     TempDir dir;
     auto run = make_run(blobs(12), "5ba", [&](TrainerOptions& o) { o.save_folder(dir.path()).save_interval("5ba"); });
     run.trainer->fit();
@@ -23,10 +20,7 @@ TEST_SUITE("trainer") {
   }
 
   TEST_CASE("load_path with load_weights_only takes a Python model.state_dict() and a safetensors file") {
-    if (!python_has_torch()) {
-      MESSAGE("skipped: /usr/bin/python3 has no torch (apt-get install python3-torch)");
-      return;
-    }
+    if (tempo::testing::skip_without_python_torch()) return;
     TempDir dir;
     auto [rc, output] = run_python_script("trainer_interop.py", "save " + (dir / "tiny.pt"), dir / "python.log");
     INFO(output);

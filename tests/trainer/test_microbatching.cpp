@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "optim/schedulers.h"
+#include "tempo/optim/schedulers.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "serialization/checkpoint_file.h"
-#include "state/model_state.h"
-#include "state/tree.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/model_state.h"
+#include "tempo/state/tree.h"
 #include "support/capture_stderr.h"
 #include "support/fixtures.h"
 

@@ -10,11 +10,11 @@
 #include <csignal>
 #include <filesystem>
 
-#include "callbacks/checkpoint_saver.h"
-#include "serialization/atomic_file.h"
+#include "tempo/callbacks/checkpoint_saver.h"
+#include "tempo/serialization/atomic_file.h"
 #include "support/capture_stderr.h"
 #include "support/fixtures.h"
-#include "trainer/signal_handling.h"
+#include "tempo/trainer/signal_handling.h"
 
 using namespace tempo;
 using namespace tempo::testing;

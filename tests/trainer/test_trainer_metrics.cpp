@@ -4,11 +4,11 @@
 
 #include <cmath>
 
-#include "metrics/accuracy.h"
-#include "metrics/loss_metric.h"
-#include "serialization/checkpoint_file.h"
-#include "state/checkpoint_tree.h"
-#include "state/tree.h"
+#include "tempo/metrics/accuracy.h"
+#include "tempo/metrics/loss_metric.h"
+#include "tempo/serialization/checkpoint_file.h"
+#include "tempo/state/checkpoint_tree.h"
+#include "tempo/state/tree.h"
 #include "support/fixtures.h"
 
 using namespace tempo;

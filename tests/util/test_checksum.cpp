@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "util/checksum.h"
+#include "tempo/util/checksum.h"
 
 using namespace tempo;
 

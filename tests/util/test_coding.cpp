@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "util/coding.h"
+#include "tempo/util/coding.h"
 
 using namespace tempo;
 

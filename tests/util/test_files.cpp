@@ -12,8 +12,8 @@
 #include <fstream>
 #include <string>
 
-#include "util/folder_lock.h"
-#include "util/regular_file.h"
+#include "tempo/util/folder_lock.h"
+#include "tempo/util/regular_file.h"
 
 using namespace tempo;
 

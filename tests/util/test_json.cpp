@@ -5,8 +5,8 @@
 #include <limits>
 #include <string>
 
-#include "util/json.h"
-#include "util/number_format.h"
+#include "tempo/util/json.h"
+#include "tempo/util/number_format.h"
 
 using namespace tempo;
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "util/utf8.h"
+#include "tempo/util/utf8.h"
 
 using namespace tempo;
 
