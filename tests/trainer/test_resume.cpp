@@ -23,6 +23,9 @@ TEST_SUITE("trainer") {
     const pid_t child = fork();
     REQUIRE(child >= 0);
     if (child == 0) {
+      // GNU OpenMP (the torch wheel's intra-op pool) cannot start a parallel region in a forked
+      // child of a process that used one: it waits forever. One thread runs ATen inline.
+      at::set_num_threads(1);
       // The first process trains to batch 20 (epoch 1, batch 7 of 13), saving every 10 batches.
       int status = 0;
       try {

@@ -270,6 +270,9 @@ TEST_SUITE("trainer") {
     const pid_t child = fork();
     REQUIRE(child >= 0);
     if (child == 0) {
+      // GNU OpenMP (the torch wheel's intra-op pool) cannot start a parallel region in a forked
+      // child of a process that used one: it waits forever. One thread runs ATen inline.
+      at::set_num_threads(1);
       try {
         auto raise_twice = std::make_shared<RaiseAt>(Event::AFTER_FORWARD, 3, SIGTERM, 2);
         auto run = make_run(blobs(20), "2ep", 42, 7, {raise_twice}, 4,
