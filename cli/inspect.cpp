@@ -253,8 +253,10 @@ TreeDict summarize(const std::string& path, const WeightsFile& file, Walk& walk)
   summary.insert("tensor_bytes", static_cast<int64_t>(stats.bytes));
   const auto state = child(file.tree, "state");
   auto timestamp = new_tree_dict();
+  auto counters = child(state, "timestamp");  // flat in older tempo files, else {"Timestamp": {...}}
+  if (const auto nested = child(counters, "Timestamp"); nested.isGenericDict()) counters = nested;
   for (const char* key : {"epoch", "batch", "sample", "batch_in_epoch"})
-    if (const auto v = child(child(state, "timestamp"), key); v.isInt()) timestamp.insert(key, v);
+    if (const auto v = child(counters, key); v.isInt()) timestamp.insert(key, v);
   if (!timestamp.empty()) summary.insert("timestamp", timestamp);
   if (const auto v = child(state, "run_name"); v.isString()) summary.insert("run_name", v);
   if (const auto v = child(state, "rank_zero_seed"); v.isInt()) summary.insert("rank_zero_seed", v);

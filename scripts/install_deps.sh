@@ -67,9 +67,27 @@ if [ "$have" != "$want_torch" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check "torch==$want_torch" 2>&1 | grep -v "is ignored" >&2 || true
   "$venv/bin/python" -c 'import torch' || { echo "error: $venv could not get torch==$want_torch" >&2; exit 1; }
 fi
-if $tests && ! "$venv/bin/python" -c 'import numpy, tensorboard' 2>/dev/null; then
-  echo "installing the interop tests' Python packages into $venv"
+# The interop tests' packages: TensorBoard, then MosaicML Composer with --no-deps (it pins
+# torch<2.7.1, which would replace the CPU torch 2.13 with a multi-GB CUDA build; the file lists
+# what it imports instead). Checked by installed versions, as importing Composer beside the CPU
+# torch needs tests/python/composer_interop.py's torchvision workaround.
+installed_tests() {
+  "$venv/bin/python" - <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+want = {}
+for name in ("scripts/requirements-tests.txt", "scripts/requirements-composer.txt"):
+    for line in open(name):
+        line = line.split("#")[0].strip()
+        if line:
+            package, version = line.split("==")
+            want[package] = version
+sys.exit(any(m.version(p) != v for p, v in want.items()))
+PY
+}
+if $tests && ! installed_tests; then
+  echo "installing the interop tests' Python packages into $venv (tensorboard, mosaicml)"
   "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-tests.txt 2>&1 | grep -v "is ignored" >&2 || true
-  "$venv/bin/python" -c 'import numpy, tensorboard' ||
-    { echo "error: $venv lacks the test packages of scripts/requirements-tests.txt" >&2; exit 1; }
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -r scripts/requirements-composer.txt 2>&1 |
+    grep -v "is ignored" >&2 || true
+  installed_tests || { echo "error: $venv lacks the test packages of scripts/requirements-{tests,composer}.txt" >&2; exit 1; }
 fi

@@ -50,6 +50,7 @@ Unpickler::~Unpickler() {
 }
 
 Item Unpickler::make_tuple(std::vector<Item> items) {
+  for (auto& i : items) i = resolved(i);
   int inner = 0;
   for (const auto& i : items) inner = std::max(inner, height_of(i));
   if (inner + 1 > kMaxHeight) fail_depth();
@@ -155,6 +156,12 @@ c10::IValue Unpickler::run() {
       case 0x8c:
         push(value_item(std::string(take(le(1)))));
         break;
+      case 'B':  // BINBYTES (protocol 3+): bytes are kept as strings
+        push(value_item(std::string(take(le(4)))));
+        break;
+      case 'C':  // SHORT_BINBYTES
+        push(value_item(std::string(take(le(1)))));
+        break;
       case 0x88:
         push(value_item(true));
         break;
@@ -183,6 +190,9 @@ c10::IValue Unpickler::run() {
       case 'R':
         reduce();
         break;
+      case 0x81:  // NEWOBJ
+        new_object();
+        break;
       case 'b':
         build();
         break;
@@ -200,7 +210,7 @@ c10::IValue Unpickler::run() {
         const uint64_t index = le(code == 'h' ? 1 : 4);
         const auto it = memo_.find(index);
         if (it == memo_.end()) fail("malformed pickle: memo entry " + std::to_string(index) + " missing");
-        push(it->second);
+        push(resolved(it->second));
         break;
       }
       default: {

@@ -1,9 +1,14 @@
 // Reads the data.pkl of a checkpoint: a bounded, non-executing unpickler for exactly the subset
 // pickle_tree() writes plus what Python's torch.save of a model's or optimizer's state_dict()
-// emits (torch 1.13, protocol 2; protocol 4 framing is tolerated). It never calls anything named
-// in the file: the only globals it knows are collections.OrderedDict (becomes a dict; its BUILD
-// with a {'_metadata': ...} state is ignored), torch._utils._rebuild_tensor_v2,
-// torch._utils._rebuild_parameter (the tensor) and the typed storages torch.FloatStorage etc.
+// emits (torch 1.13 and 2.x, protocol 2; protocol 3-4 bytes and framing are tolerated), and what
+// Composer's checkpoints hold beside. It never calls anything named in the file: the only globals
+// it knows are collections.OrderedDict (becomes a dict; its BUILD with a {'_metadata': ...} state
+// is ignored), torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter (the tensor), the
+// typed storages torch.FloatStorage etc., and for Composer: datetime.timedelta (becomes its
+// seconds, a double), _codecs.encode(str, 'latin1') (bytes, kept as a string), NumPy's
+// _reconstruct/ndarray/dtype with their BUILD (a little-endian numeric array becomes a tensor;
+// uint16 and uint32 widen to int32 and int64) and torch.torch_version.TorchVersion (the string).
+// Each call's arguments are checked to the form Python pickles them in.
 // Results: dicts as GenericDict (str keys -> StringType key, int keys -> IntType, mixed -> Any),
 // lists as GenericList, tuples as ivalue::Tuple, Python ints as int64, floats as double.
 // Bounds: lengths checked against the bytes left, stack limited, cyclic structures refused,

@@ -38,8 +38,31 @@ constexpr size_t kMaxGlobalLine = 256;
 
 inline bool is_container(const c10::IValue& v) { return v.isGenericDict() || v.isList() || v.isTuple(); }
 
-enum class Kind { Value, Global, Storage, Tuple };
-enum class Global { OrderedDict, RebuildTensor, RebuildParameter, StorageType };
+enum class Kind { Value, Global, Storage, Tuple, Numpy };
+// The globals a file may name (unpickler_torch.cpp says what each means). The last six occur in
+// Composer's checkpoints, outside the tensors: its wall-clock times, NumPy's RNG state, the torch
+// version in its metadata.
+enum class Global {
+  OrderedDict,
+  RebuildTensor,
+  RebuildParameter,
+  StorageType,
+  Timedelta,       // datetime.timedelta: becomes its seconds, a float
+  CodecsEncode,    // _codecs.encode(str, 'latin1'): protocol 2's bytes, kept as a string
+  NumpyReconstruct,  // numpy.(_)core.multiarray._reconstruct: an array, completed by BUILD
+  NumpyNdarray,    // numpy.ndarray: only as _reconstruct's first argument
+  NumpyDtype,      // numpy.dtype: a dtype, completed by BUILD
+  TorchVersion,    // torch.torch_version.TorchVersion (a str subclass, made by NEWOBJ): the string
+};
+
+// A NumPy object between its REDUCE and its BUILD: Python's unpickler memoizes the object before
+// BUILD fills it in, so every copy of the item (the stack's, the memo's) shares this one.
+struct NumpyPending {
+  bool is_array = false;  // an ndarray, else a dtype
+  bool built = false;
+  std::string code;  // the dtype's "u4", "f8", ...
+  at::Tensor array;  // built array
+};
 
 // One entry of the unpickler's stack. Globals and storages are not values a tree may hold, so
 // they live beside IValues; a tuple containing one (a persistent id, tensor rebuild arguments)
@@ -54,6 +77,7 @@ struct Item {
   // nested in it, itself included (its height).
   std::shared_ptr<std::vector<Item>> items;
   int height = 0;
+  std::shared_ptr<NumpyPending> numpy;  // Kind::Numpy
 
   Item() = default;
   Item(const Item&) = default;
@@ -66,6 +90,7 @@ struct Item {
     std::swap(dtype, other.dtype);
     items.swap(other.items);
     std::swap(height, other.height);
+    numpy.swap(other.numpy);
     return *this;
   }
   // Frees nested tuples and the value's tree level by level, not by recursion.
@@ -150,8 +175,14 @@ class Unpickler {
   }
 
   c10::IValue as_value(const Item& item, const char* where) const {
+    if (item.kind == Kind::Numpy && item.numpy->is_array && item.numpy->built) return item.numpy->array;
     if (item.kind != Kind::Value) fail(std::string("a global or storage appears as ") + where);
     return item.value;
+  }
+  // A built NumPy array as the value it now is; anything else as it is.
+  static Item resolved(const Item& item) {
+    if (item.kind == Kind::Numpy && item.numpy->is_array && item.numpy->built) return value_item(item.numpy->array);
+    return item;
   }
   std::vector<Item> tuple_items(const Item& item, const char* where) const {
     if (item.kind == Kind::Tuple) return *item.items;
@@ -194,7 +225,11 @@ class Unpickler {
   void append(const std::vector<Item>& items);
   void persistent_id();
   void reduce();
+  void new_object();
   void build();
+  void build_numpy(Item& target, const Item& state);
+  Item reduce_numpy(Global global, const std::vector<Item>& args) const;
+  double timedelta_seconds(const std::vector<Item>& args) const;
   Item resolve_global(const std::string& module, const std::string& name) const;
   at::Tensor rebuild_tensor(const std::vector<Item>& args) const;
   std::vector<int64_t> int_tuple(const Item& item, const char* where) const;

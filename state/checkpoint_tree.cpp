@@ -58,7 +58,7 @@ c10::IValue make_checkpoint_tree(const State& state, bool weights_only) {
   } else {
     checkpoint.insert("state", full);
     c10::impl::GenericList rng(c10::AnyType::get());
-    rng.push_back(rng_state_dict());
+    rng.push_back(rng_state_dict(state.rank_zero_seed + static_cast<uint64_t>(state.rank)));
     checkpoint.insert("rng", rng);
   }
   c10::IValue tree = checkpoint;

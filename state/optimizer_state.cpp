@@ -260,7 +260,7 @@ c10::IValue optimizer_state_dict(const optim::Optimizer& optimizer) {
 }
 
 std::function<void()> prepare_optimizer_load(optim::Optimizer& optimizer, const c10::IValue& tree,
-                                             const std::string& path) {
+                                             const std::string& path, const ParameterNames& name_of) {
   const auto& codec = codec_for(optimizer);
   auto dict = tree_dict(tree, path);
   auto groups_value = tree_at(dict, "param_groups", path);
@@ -292,10 +292,26 @@ std::function<void()> prepare_optimizer_load(optim::Optimizer& optimizer, const 
     new_options.push_back(std::move(options));
     const auto& group_params = groups[gi].params();
     for (size_t j = 0; j < group_params.size(); ++j) {
-      const auto saved_index = params.toList().get(j).toInt();
-      auto it = saved_state.find(saved_index);
+      const auto saved_id = params.toList().get(j);
+      std::string id_text;
+      if (saved_id.isInt()) {
+        id_text = std::to_string(saved_id.toInt());
+      } else if (saved_id.isString()) {
+        // Composer's form: the parameter's name, which must name this parameter in this run.
+        id_text = saved_id.toStringRef();
+        const std::string have = name_of ? name_of(group_params[j]) : "";
+        if (id_text != have) {
+          throw CheckpointError(fmt::format(
+              "state tree: '{}/params/{}' is '{}', but the optimizer's parameter there is {} in this run's model",
+              group_path, j, id_text, have.empty() ? "unnamed" : "'" + have + "'"));
+        }
+      } else {
+        throw CheckpointError(fmt::format("state tree: '{}/params/{}' should be a parameter index or name, not a {}",
+                                          group_path, j, saved_id.tagKind()));
+      }
+      auto it = saved_state.find(saved_id);
       if (it != saved_state.end()) {
-        const auto param_path = fmt::format("{}/state/{}", path, saved_index);
+        const auto param_path = fmt::format("{}/state/{}", path, id_text);
         auto param_state = codec.load_param(tree_dict(it->value(), param_path), param_path, group_params[j]);
         new_state.emplace_back(optimizer_state_key(group_params[j]), std::move(param_state));
       }

@@ -10,6 +10,7 @@
 
 #include "tempo/errors/error.h"
 #include "tempo/state/tree.h"
+#include "tempo/util/mt19937.h"
 
 namespace tempo {
 namespace {
@@ -34,11 +35,30 @@ at::Generator cuda_generator(int64_t device) {
   return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(device)));
 }
 
+// random.getstate() after random.seed(seed): (3, (624 words..., index 624), None).
+c10::IValue python_random_state(uint32_t seed) {
+  const auto words = mt19937_init_by_array({seed});
+  std::vector<c10::IValue> state;
+  state.reserve(kMt19937Words + 1);
+  for (const auto w : words) state.emplace_back(static_cast<int64_t>(w));
+  state.emplace_back(int64_t{kMt19937Words});
+  return c10::ivalue::Tuple::create({int64_t{3}, c10::ivalue::Tuple::create(std::move(state)), c10::IValue()});
+}
+
+// np.random.get_state() after np.random.seed(seed): ('MT19937', keys, pos 624, has_gauss 0,
+// cached_gaussian 0.0), the keys as a list of ints, which set_state takes as well as an array.
+c10::IValue numpy_random_state(uint32_t seed) {
+  const auto words = mt19937_init_genrand(seed);
+  c10::List<int64_t> keys;
+  for (const auto w : words) keys.push_back(static_cast<int64_t>(w));
+  return c10::ivalue::Tuple::create({std::string("MT19937"), keys, int64_t{kMt19937Words}, int64_t{0}, 0.0});
+}
+
 }  // namespace
 
 void seed_all(uint64_t seed) { torch::manual_seed(seed); }
 
-c10::IValue rng_state_dict() {
+c10::IValue rng_state_dict(uint64_t seed) {
   auto dict = new_tree_dict();
   dict.insert("torch", get_state(at::detail::getDefaultCPUGenerator()));
   if (torch::cuda::is_available()) {
@@ -48,6 +68,8 @@ c10::IValue rng_state_dict() {
     }
     dict.insert("cuda", cuda);
   }
+  dict.insert("python", python_random_state(static_cast<uint32_t>(seed)));
+  dict.insert("numpy", numpy_random_state(static_cast<uint32_t>(seed)));
   return dict;
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <unordered_map>
 
 #include "tempo/data/data_loader.h"
 #include "tempo/errors/error.h"
@@ -197,9 +198,17 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
       throw CheckpointError(fmt::format("state tree: 'state/optimizers' holds {} optimizers but the run has {}",
                                         saved.size(), optimizers.size()));
     }
+    // Composer names parameters where PyTorch numbers them.
+    std::unordered_map<const void*, std::string> parameter_names;
+    for (const auto& item : model->named_parameters()) parameter_names[item.value().unsafeGetTensorImpl()] = item.key();
+    const ParameterNames name_of = [&parameter_names](const at::Tensor& parameter) {
+      const auto it = parameter_names.find(parameter.unsafeGetTensorImpl());
+      return it == parameter_names.end() ? std::string() : it->second;
+    };
     for (size_t i = 0; i < optimizers.size() && saved.size() != 0; ++i) {
       const auto path = "state/optimizers/" + names[i];
-      apply.push_back(prepare_optimizer_load(*optimizers[i], tree_at(saved, names[i], "state/optimizers"), path));
+      apply.push_back(
+          prepare_optimizer_load(*optimizers[i], tree_at(saved, names[i], "state/optimizers"), path, name_of));
     }
   }
 
@@ -225,13 +234,17 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
   if (tree_has(dict, "scaler") && scaler) {
     // None or {} (no scaler, or PyTorch's disabled one): the run keeps its fresh scaler. A run
     // without a scaler ignores a saved one (resuming an amp_fp16 run in fp32 or bf16).
+    // Composer keys it by class: {'ClosureGradScaler': {}} is its CPU stand-in, with no state.
     const auto value = tree_at(dict, "scaler", root);
     if (!value.isNone()) {
       auto saved = tree_dict(value, "state/scaler");
-      if (saved.size() > 1 || (saved.size() == 1 && !tree_has(saved, "GradScaler"))) {
-        throw CheckpointError("state tree: 'state/scaler' should be {} or {'GradScaler': {...}}");
+      const bool stateless = saved.size() == 1 && tree_has(saved, "ClosureGradScaler") &&
+                             tree_dict(saved.at("ClosureGradScaler"), "state/scaler/ClosureGradScaler").size() == 0;
+      if (!stateless && (saved.size() > 1 || (saved.size() == 1 && !tree_has(saved, "GradScaler")))) {
+        throw CheckpointError(
+            "state tree: 'state/scaler' should be {}, {'GradScaler': {...}} or Composer's {'ClosureGradScaler': {}}");
       }
-      if (saved.size() == 1 && tree_dict(saved.at("GradScaler"), "state/scaler/GradScaler").size() != 0) {
+      if (!stateless && saved.size() == 1 && tree_dict(saved.at("GradScaler"), "state/scaler/GradScaler").size() != 0) {
         auto loaded = std::make_shared<GradScaler>(*scaler);
         loaded->load_state_dict(saved.at("GradScaler"), "state/scaler/GradScaler");
         apply.push_back([this, loaded] { *scaler = *loaded; });
@@ -269,7 +282,8 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
   }
   if (tree_has(dict, "dataset_state") && train_dataloader) {
     auto dataset_state = tree_dict(tree_at(dict, "dataset_state", root), "state/dataset_state");
-    if (tree_has(dataset_state, "train")) {
+    // None: Composer's file for a dataset without state_dict(); the run's data seed stays.
+    if (tree_has(dataset_state, "train") && !tree_at(dataset_state, "train", "state/dataset_state").isNone()) {
       const std::string path = "state/dataset_state/train";
       auto train_state = tree_dict(tree_at(dataset_state, "train", "state/dataset_state"), path);
       auto data_seed = static_cast<uint64_t>(tree_int(train_state, "seed", path));

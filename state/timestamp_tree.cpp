@@ -29,33 +29,48 @@ void for_each_field(Fields& f, OnInt on_int, OnDouble on_double) {
   on_double("batch_wct", f.batch_wct);
 }
 
+constexpr const char* kCounters = "Timestamp";
+constexpr const char* kWallClock = "wct_seconds";
+
 }  // namespace
 
 c10::IValue timestamp_to_tree(const Timestamp& timestamp) {
+  auto counters = new_tree_dict();
+  auto wall_clock = new_tree_dict();
+  for_each_field(
+      timestamp.fields(), [&](const char* key, int64_t value) { counters.insert(key, value); },
+      [&](const char* key, double value) { wall_clock.insert(key, value); });
   auto dict = new_tree_dict();
-  auto put = [&dict](const char* key, const auto& value) { dict.insert(key, value); };
-  for_each_field(timestamp.fields(), put, put);
+  dict.insert(kCounters, counters);
+  dict.insert(kWallClock, wall_clock);
   return dict;
 }
 
 Timestamp timestamp_from_tree(const c10::IValue& tree, const std::string& path) {
-  auto dict = tree_dict(tree, path);
+  const auto outer = tree_dict(tree, path);
+  const bool nested = tree_has(outer, kCounters);
+  const auto counters_path = nested ? tree_join(path, kCounters) : path;
+  const auto counters = nested ? tree_dict(tree_at(outer, kCounters, path), counters_path) : outer;
+  const auto wall_clock_path = tree_join(path, kWallClock);
+  const bool tempo_wall_clock = nested && tree_has(outer, kWallClock);
+  const auto wall_clock = tempo_wall_clock ? tree_dict(tree_at(outer, kWallClock, path), wall_clock_path) : counters;
+  const auto& wall_clock_of = tempo_wall_clock ? wall_clock_path : counters_path;
   TimestampFields fields;
   for_each_field(
       fields,
       [&](const char* key, int64_t& value) {
-        if (tree_has(dict, key)) value = tree_int(dict, key, path);
+        if (tree_has(counters, key)) value = tree_int(counters, key, counters_path);
       },
       [&](const char* key, double& value) {
-        if (tree_has(dict, key)) value = tree_double(dict, key, path);
+        if (tree_has(wall_clock, key)) value = tree_double(wall_clock, key, wall_clock_of);
       });
   // Composer files from before iterations existed: the whole run is one iteration.
-  if (!tree_has(dict, "epoch_in_iteration")) fields.epoch_in_iteration = fields.epoch;
-  if (!tree_has(dict, "token_in_iteration")) fields.token_in_iteration = fields.token;
+  if (!tree_has(counters, "epoch_in_iteration")) fields.epoch_in_iteration = fields.epoch;
+  if (!tree_has(counters, "token_in_iteration")) fields.token_in_iteration = fields.token;
   try {
     return Timestamp(fields);
   } catch (const Error& e) {
-    throw CheckpointError(fmt::format("state tree: '{}' is not a valid timestamp: {}", path, e.what()));
+    throw CheckpointError(fmt::format("state tree: '{}' is not a valid timestamp: {}", counters_path, e.what()));
   }
 }
 

@@ -111,7 +111,7 @@ TEST_SUITE("loggers") {
   }
 
   TEST_CASE("TensorBoard's own EventAccumulator reads tempo's event files: every tag, step and value") {
-    if (skip_without_python_torch()) return;
+    if (skip_without_python_module("tensorboard")) return;
     TempDir dir;
     auto tb = std::make_shared<TensorBoardLogger>(TensorBoardLoggerOptions().log_dir(dir / "tb"));
     auto recorder = std::make_shared<Recorder>();

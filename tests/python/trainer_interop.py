@@ -1,9 +1,10 @@
-"""Python's side of tempo's trainer interop tests (run with Debian's /usr/bin/python3, torch 1.13).
+"""Python's side of tempo's trainer interop tests (run with TEMPO_PYTHON).
 
   trainer_interop.py check CKPT BATCH   torch.load a tempo training checkpoint, load its model and
                                         Adam state into the equivalent Python objects, take a step
   trainer_interop.py save OUT.pt        torch.save(TinyNet().state_dict()) with known weights
 """
+import random
 import sys
 
 import torch
@@ -27,7 +28,7 @@ def check(path, batch):
     c = torch.load(path)
     assert list(c) == ["state", "rng"], list(c)
     state = c["state"]
-    assert state["timestamp"]["batch"] == batch, state["timestamp"]
+    assert state["timestamp"]["Timestamp"]["batch"] == batch, state["timestamp"]
     assert state["run_name"] == "test-run", state["run_name"]
     model = TinyNet()
     model.load_state_dict(state["model"])  # strict: every name and shape must match
@@ -37,6 +38,9 @@ def check(path, batch):
     assert int(optimizer.state[model.fc1.weight]["step"]) == batch
     assert c["rng"][0]["torch"].dtype == torch.uint8
     torch.set_rng_state(c["rng"][0]["torch"])  # the same generator format as Python's
+    random.setstate(c["rng"][0]["python"])  # and Python's own, as Composer's seed_all(42) leaves it
+    random.seed(42)
+    assert random.getstate() == c["rng"][0]["python"]
     model(torch.randn(4, 8)).sum().backward()
     optimizer.step()
     print("ok")

@@ -48,9 +48,17 @@ TEST_SUITE("state") {
     CHECK(keys(s.at("model")) == std::vector<std::string>{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"});
     CHECK(s.at("run_name").toStringRef() == "test-run");
     CHECK(s.at("rank_zero_seed").toInt() == 42);
-    auto timestamp = s.at("timestamp").toGenericDict();
+    // Composer's {"Timestamp": {counters}}, the wall clocks beside it as float seconds.
+    CHECK(keys(s.at("timestamp")) == std::vector<std::string>{"Timestamp", "wct_seconds"});
+    auto timestamp = s.at("timestamp").toGenericDict().at("Timestamp").toGenericDict();
+    CHECK(keys(timestamp) == std::vector<std::string>{"iteration", "epoch", "batch", "sample", "token",
+                                                      "epoch_in_iteration", "token_in_iteration", "batch_in_epoch",
+                                                      "sample_in_epoch", "token_in_epoch"});
     CHECK(timestamp.at("batch").toInt() == 2);
     CHECK(timestamp.at("sample").toInt() == 8);
+    auto wall_clock = s.at("timestamp").toGenericDict().at("wct_seconds").toGenericDict();
+    CHECK(keys(wall_clock) == std::vector<std::string>{"total_wct", "iteration_wct", "epoch_wct", "batch_wct"});
+    CHECK(wall_clock.at("total_wct").toDouble() > 0.0);
 
     // PyTorch's optimizer layout under the class name.
     auto adam = s.at("optimizers").toGenericDict().at("Adam").toGenericDict();
@@ -66,7 +74,21 @@ TEST_SUITE("state") {
 
     auto rng = tree.toGenericDict().at("rng").toList();
     REQUIRE(rng.size() == 1);
-    CHECK(rng.get(0).toGenericDict().at("torch").toTensor().numel() == 5056);
+    auto generators = rng.get(0).toGenericDict();
+    CHECK(keys(generators) == std::vector<std::string>{"torch", "python", "numpy"});
+    CHECK(generators.at("torch").toTensor().numel() == 5056);
+    // Python's and NumPy's generators as Composer's seed_all(42) leaves them (tests/util has the words).
+    const auto python = generators.at("python").toTupleRef().elements();
+    REQUIRE(python.size() == 3);
+    CHECK(python[0].toInt() == 3);
+    CHECK(python[1].toTupleRef().elements().size() == 625);
+    CHECK(python[1].toTupleRef().elements()[624].toInt() == 624);
+    CHECK(python[2].isNone());
+    const auto numpy = generators.at("numpy").toTupleRef().elements();
+    REQUIRE(numpy.size() == 5);
+    CHECK(numpy[0].toStringRef() == "MT19937");
+    CHECK(numpy[1].toList().get(0).toInt() == 42);
+    CHECK(numpy[2].toInt() == 624);
   }
 
   TEST_CASE("two callbacks of one class keep their own state under per-instance keys") {

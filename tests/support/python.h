@@ -46,6 +46,21 @@ inline bool skip_without_python_torch() {
   return true;
 }
 
+// The same for a module the interop test needs beside torch (composer, tensorboard): scripts/
+// install_deps.sh --tests installs them into .venv. `probe` is the Python code that imports it.
+inline bool skip_without_python_module(const std::string& module, const std::string& probe = "") {
+  if (skip_without_python_torch()) return true;
+  const auto code = probe.empty() ? " -c 'import " + module + "'" : " " + probe;
+  if (std::system((kPython + code + " >/dev/null 2>&1").c_str()) == 0) return false;
+  if (python_required()) {
+    FAIL_CHECK(kPython << " cannot import " << module
+                       << ", and TEMPO_REQUIRE_PYTHON=1: scripts/install_deps.sh --tests installs it into .venv");
+  } else {
+    MESSAGE("skipped: " << kPython << " cannot import " << module);
+  }
+  return true;
+}
+
 // Runs a script from tests/python with arguments; returns its exit status and everything it
 // printed. `log` is a scratch file for the output.
 inline std::pair<int, std::string> run_python_script(const std::string& script, const std::string& args,
