@@ -31,7 +31,7 @@
 // Extra peak memory is VmHWM after the call minus VmRSS before it, VmHWM being reset through
 // /proc/self/clear_refs right before the call, in each process for its own save and load.
 //
-//   bench_checkpoint_io [--mb 600] [--reps 3] [--dir /tmp] [--python /usr/bin/python3]
+//   bench_checkpoint_io [--mb 600] [--reps 3] [--dir /tmp] [--python TEMPO_PYTHON]
 //                       [--script benchmarks/checkpoint_io.py]
 #include <fcntl.h>
 #include <signal.h>
@@ -280,7 +280,7 @@ int main(int argc, char** argv) {
   int64_t mb = 600;
   int reps = 3;
   std::string dir = "/tmp";
-  std::string python = "/usr/bin/python3";
+  std::string python = bench::default_python();
   std::string script = std::string(TEMPO_BENCH_DIR) + "/checkpoint_io.py";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];

@@ -1,5 +1,5 @@
 // One Fashion-MNIST epoch: tempo's Trainer against the same training written in Python on the
-// same LibTorch (Debian's python3-torch), as a plain loop and with skorch (a Python trainer with
+// same LibTorch (TEMPO_PYTHON: .venv's torch 2.13 for the wheel's LibTorch), as a plain loop and with skorch (a Python trainer with
 // callbacks); see fashion_mnist_epoch.py for the Python side.
 //
 // The same work everywhere: 784-256-10 MLP, Adam lr 1e-3, batch 128, reshuffled, cross-entropy,
@@ -11,7 +11,7 @@
 // three, in an order rotated every repetition; the ratios are per repetition. The test accuracy
 // of each run is printed so equal training can be seen, not assumed.
 //
-//   bench_fashion_mnist_epoch [--reps 5] [--python /usr/bin/python3] [--script PATH] [--no-skorch]
+//   bench_fashion_mnist_epoch [--reps 5] [--python TEMPO_PYTHON] [--script PATH] [--no-skorch]
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -34,10 +34,7 @@
 
 namespace {
 
-struct Run {
-  double seconds = 0;
-  double accuracy = 0;
-};
+using Run = bench::Timed;
 
 double test_accuracy(tempo::Model& model, const tempo::TensorDataset& test) {
   torch::NoGradGuard no_grad;
@@ -90,7 +87,7 @@ Run run_python(const std::string& python, const std::string& script, const std::
 
 int main(int argc, char** argv) {
   int reps = 5;
-  std::string python = "/usr/bin/python3";
+  std::string python = bench::default_python();
   std::string script = std::string(TEMPO_BENCH_DIR) + "/fashion_mnist_epoch.py";
   bool skorch = true;
   for (int i = 1; i < argc; ++i) {
@@ -116,27 +113,16 @@ int main(int argc, char** argv) {
                 reps, at::get_num_threads());
     std::vector<std::string> names = {"tempo", "python loop", "tempo plain"};
     if (skorch) names.push_back("skorch");
-    std::vector<std::vector<double>> seconds(names.size()), accuracy(names.size());
-    for (int rep = 0; rep < reps; ++rep) {
-      const uint64_t seed = 17 + static_cast<uint64_t>(rep);
-      for (size_t j = 0; j < names.size(); ++j) {
-        const size_t which = (j + static_cast<size_t>(rep)) % names.size();
-        const Run run = which == 0   ? run_tempo(train, *test, seed, /*fused=*/true)
-                        : which == 1 ? run_python(python, script, "loop", seed)
-                        : which == 2 ? run_tempo(train, *test, seed, /*fused=*/false)
-                                     : run_python(python, script, "skorch", seed);
-        seconds[which].push_back(run.seconds);
-        accuracy[which].push_back(run.accuracy);
-        std::printf("  rep %d  %-12s %7.3f s  test accuracy %.4f\n", rep, names[which].c_str(), run.seconds,
-                    run.accuracy);
-        std::fflush(stdout);
-      }
-    }
-    std::printf("\n%-12s %10s %18s %14s\n", "", "median s", "min-max s", "accuracy med");
-    for (size_t j = 0; j < names.size(); ++j) {
-      std::printf("%-12s %10.3f %8.3f-%-8.3f %14.4f\n", names[j].c_str(), bench::median(seconds[j]),
-                  bench::min_of(seconds[j]), bench::max_of(seconds[j]), bench::median(accuracy[j]));
-    }
+    std::vector<std::vector<double>> seconds, accuracy;
+    bench::run_rotated(
+        names, reps,
+        [&](size_t which, uint64_t seed) {
+          return which == 0   ? run_tempo(train, *test, seed, /*fused=*/true)
+                 : which == 1 ? run_python(python, script, "loop", seed)
+                 : which == 2 ? run_tempo(train, *test, seed, /*fused=*/false)
+                              : run_python(python, script, "skorch", seed);
+        },
+        seconds, accuracy);
     bench::result("fashion_mnist_epoch", "tempo / python loop (time)", bench::ratios(seconds[0], seconds[1]), "<= 0.7");
     if (skorch) bench::result("fashion_mnist_epoch", "tempo / skorch (time)", bench::ratios(seconds[0], seconds[3]), "<= 0.5");
     bench::result("fashion_mnist_epoch", "tempo fused Adam / torch::optim Adam (time)", bench::ratios(seconds[0], seconds[2]),

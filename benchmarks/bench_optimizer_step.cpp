@@ -9,7 +9,7 @@
 // parameters; every first step creates the state). The ratios are taken within a repetition, so
 // load from other processes hits both sides of a ratio alike.
 //
-//   bench_optimizer_step [--reps 5] [--steps 5] [--threads N] [--python /usr/bin/python3]
+//   bench_optimizer_step [--reps 5] [--steps 5] [--threads N] [--python TEMPO_PYTHON]
 //                        [--script benchmarks/optimizer_step.py] [--no-python]
 #include <sys/wait.h>
 #include <torch/torch.h>
@@ -70,7 +70,7 @@ struct Kind {
 
 int main(int argc, char** argv) {
   int reps = 5, steps = 5, threads = at::get_num_threads();
-  std::string python = "/usr/bin/python3";
+  std::string python = bench::default_python();
   std::string script = std::string(TEMPO_BENCH_DIR) + "/optimizer_step.py";
   bool with_python = true;
   for (int i = 1; i < argc; ++i) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,46 @@ inline void result(const std::string& benchmark, const std::string& what, const 
   std::printf("RESULT\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\n", benchmark.c_str(), what.c_str(), m, min_of(values),
               max_of(values), goal.empty() ? "-" : goal.c_str(), verdict.c_str());
   std::fflush(stdout);
+}
+
+// A training run's wall time and the test accuracy it reached.
+struct Timed {
+  double seconds = 0;
+  double accuracy = 0;
+};
+
+// Runs every contender once a repetition, in an order rotated each repetition (seed 17 + rep),
+// printing each run as it ends and then a table by contender; fills seconds[i] and accuracy[i].
+inline void run_rotated(const std::vector<std::string>& names, int reps,
+                        const std::function<Timed(size_t which, uint64_t seed)>& run,
+                        std::vector<std::vector<double>>& seconds, std::vector<std::vector<double>>& accuracy) {
+  seconds.assign(names.size(), {});
+  accuracy.assign(names.size(), {});
+  for (int rep = 0; rep < reps; ++rep) {
+    const uint64_t seed = 17 + static_cast<uint64_t>(rep);
+    for (size_t j = 0; j < names.size(); ++j) {
+      const size_t which = (j + static_cast<size_t>(rep)) % names.size();
+      const Timed t = run(which, seed);
+      seconds[which].push_back(t.seconds);
+      accuracy[which].push_back(t.accuracy);
+      std::printf("  rep %d  %-12s %7.3f s  test accuracy %.4f\n", rep, names[which].c_str(), t.seconds, t.accuracy);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("\n%-12s %10s %18s %14s\n", "", "median s", "min-max s", "accuracy med");
+  for (size_t j = 0; j < names.size(); ++j) {
+    std::printf("%-12s %10.3f %8.3f-%-8.3f %14.4f\n", names[j].c_str(), median(seconds[j]), min_of(seconds[j]),
+                max_of(seconds[j]), median(accuracy[j]));
+  }
+}
+
+// The Python whose torch is tempo's LibTorch (TEMPO_PYTHON: .venv's torch 2.13 for the wheel's
+// LibTorch), so that a comparison is about the frameworks, not two builds of torch.
+inline std::string default_python() {
+#ifdef TEMPO_PYTHON
+  if (std::string(TEMPO_PYTHON).size() > 0) return TEMPO_PYTHON;
+#endif
+  return "/usr/bin/python3";
 }
 
 // Runs `command` through the shell and returns its standard output; throws if it fails.

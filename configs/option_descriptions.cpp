@@ -325,7 +325,9 @@ const Description<DataLoaderOptions>& data_loader_description() {
       field("batch_size", &O::batch_size, "Samples per batch", greater_than(int64_t{0})),
       field("shuffle", &O::shuffle, "Reshuffle every epoch (from the run's seed)"),
       field("drop_last", &O::drop_last, "Drop the short last batch"),
-      field("prefetch", &O::prefetch, "Prepare the next batch on a background thread while one trains"),
+      field("prefetch", &O::prefetch,
+            "Prepare the next batch on a background thread while one trains, when a CPU is free of ATen's "
+            "intra-op threads"),
   });
   return d;
 }

@@ -1,5 +1,8 @@
 #include "tempo/data/batch_prefetcher.h"
 
+#include <ATen/Parallel.h>
+#include <sched.h>
+
 #include "tempo/data/data_loader.h"
 
 namespace tempo {
@@ -95,6 +98,14 @@ Batch fetch_batches(const DataLoader& loader, BatchPrefetcher* prefetcher, int64
     sizes.push_back(parts.back().size());
   }
   return Batch::cat(parts);
+}
+
+bool prefetch_pays(const DataLoader& loader) {
+  if (!loader.options().prefetch()) return false;
+  cpu_set_t cpus;
+  const int available = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus)
+                                                                      : static_cast<int>(std::thread::hardware_concurrency());
+  return available > at::get_num_threads();
 }
 
 }  // namespace tempo

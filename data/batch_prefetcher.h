@@ -56,6 +56,13 @@ class BatchPrefetcher {
   std::thread worker_;
 };
 
+// Whether the trainer prefetches for `loader`: its `prefetch` option, and a CPU free of ATen's
+// intra-op threads (the process may run on more CPUs than at::get_num_threads()). Without one
+// the worker only contends with the pool: on LibTorch 2.13 (GNU OpenMP, whose threads spin
+// between parallel regions), 2 threads on 2 CPUs made an epoch 1.8 times as long with
+// prefetching as without (benchmarks/bench_trainer_overhead).
+bool prefetch_pays(const DataLoader& loader);
+
 // Loader batches [first, end) of `epoch` (first < end <= loader.num_batches()) joined into one
 // Batch (Batch::cat), as the trainer's step of accumulated loader batches; their sizes are
 // appended to `sizes`. Through `prefetcher` when not null, which then prepares the loader's batch

@@ -31,7 +31,8 @@ struct DataLoaderOptions {
   TORCH_ARG(bool, drop_last) = false;
   TORCH_ARG(std::optional<uint64_t>, seed) = std::nullopt;
   // The trainer prepares the next batch on a background thread while the current one trains
-  // (data/batch_prefetcher.h). Results are the same either way; off only saves the thread.
+  // (data/batch_prefetcher.h), when a CPU is left to that thread: more CPUs are available to the
+  // process than ATen's intra-op threads (prefetch_pays()). Results are the same either way.
   TORCH_ARG(bool, prefetch) = true;
 };
 

@@ -169,4 +169,11 @@ bool FusedOptimizer::prepare() {
   return true;
 }
 
+at::Tensor& FlatBuffers::scratch(size_t slot) {
+  if (scratch_.size() <= slot) scratch_.resize(slot + 1);
+  at::Tensor& t = scratch_[slot];
+  if (!t.defined() || t.numel() != total_) t = at::empty({total_}, at::kFloat);
+  return t;
+}
+
 }  // namespace tempo

@@ -62,6 +62,11 @@ class FlatBuffers {
   // The start of a buffer in use: every parameter's elements are at the same offset from it.
   float* base(size_t buffer) const { return buffers_[buffer].data_ptr<float>(); }
 
+  // A buffer of total() floats that is no parameter's and no state's, kept from step to step so
+  // that a step needing room for a whole-buffer intermediate (FusedAdam's square roots where
+  // ATen's sqrt must be used) allocates nothing. Its contents are whatever was left there.
+  at::Tensor& scratch(size_t slot);
+
   int64_t numel(size_t index) const { return segments_[index].numel; }
   // Elements in each buffer, alignment padding included.
   int64_t total() const { return total_; }
@@ -81,6 +86,7 @@ class FlatBuffers {
 
   std::vector<Segment> segments_;
   std::vector<at::Tensor> buffers_;  // 1-D float tensors of total_ elements; undefined until used
+  std::vector<at::Tensor> scratch_;
   int64_t total_ = 0;
   int64_t copies_ = 0;
   bool built_ = false;

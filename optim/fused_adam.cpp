@@ -96,7 +96,8 @@ at::Tensor adam_step(optim::Optimizer& self, FlatBuffers& flat, bool decoupled,
     const auto takes = [&](const fused::AdamRange& r) { return (r.max_exp_avg_sq != nullptr) == amsgrad; };
     if (std::none_of(ranges.begin(), ranges.end(), takes)) continue;
     const size_t buffer = amsgrad ? kMaxExpAvgSq : kExpAvgSq;
-    roots[amsgrad] = at::sqrt(at::from_blob(flat.base(buffer), {flat.total()}, at::kFloat));
+    roots[amsgrad] = flat.scratch(amsgrad);
+    at::sqrt_out(roots[amsgrad], at::from_blob(flat.base(buffer), {flat.total()}, at::kFloat));
     for (auto& r : ranges)
       if (takes(r)) r.sqrt_second_moment = roots[amsgrad].data_ptr<float>() + (r.exp_avg_sq - flat.base(kExpAvgSq));
   }

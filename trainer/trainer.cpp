@@ -304,7 +304,7 @@ void Trainer::train_loop() {
   auto& state = *state_;
   auto& loader = *state.train_dataloader;
   std::unique_ptr<BatchPrefetcher> prefetcher;
-  if (loader.options().prefetch()) prefetcher = std::make_unique<BatchPrefetcher>(loader);
+  if (prefetch_pays(loader)) prefetcher = std::make_unique<BatchPrefetcher>(loader);
   engine_->run_event(Event::FIT_START);
   state.model->train();
   auto last_wct = Clock::now();
@@ -545,7 +545,7 @@ void Trainer::eval_loop(Evaluator& evaluator) {
   {
     torch::NoGradGuard no_grad;
     std::optional<BatchPrefetcher> prefetcher;
-    if (loader.options().prefetch()) prefetcher.emplace(loader);
+    if (prefetch_pays(loader)) prefetcher.emplace(loader);
     for (int64_t k = 0; k < num_batches; ++k) {
       // A stop signal ends the evaluation at its next batch: a preempted job has seconds.
       if ((interrupted = signal_pending())) break;

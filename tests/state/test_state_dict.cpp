@@ -181,4 +181,45 @@ TEST_SUITE("state") {
     CHECK(bit_equal(before, weights(*fresh.model)));
     CHECK(fresh.trainer->state().timestamp.batch() == 0);
   }
+
+  // Composer keys optimizer state by parameter name; tempo checks each name against the model.
+  TEST_CASE("optimizer state keyed by parameter names (Composer's form) loads; a name out of place is refused") {
+    auto run = make_run(blobs(12), "2ba");
+    run.trainer->fit();
+    auto tree = run.trainer->state_dict();
+    auto state = tree.toGenericDict().at("state").toGenericDict();
+    const auto adam = state.at("optimizers").toGenericDict().at("Adam").toGenericDict();
+    const std::vector<std::string> names = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+    const auto by_name = [&](const std::vector<std::string>& order) {
+      auto named_state = new_tree_dict();
+      for (int64_t i = 0; i < 4; ++i) named_state.insert(names[i], adam.at("state").toGenericDict().at(i));
+      auto group = adam.at("param_groups").toList().get(0).toGenericDict().copy();
+      c10::List<std::string> params;
+      for (const auto& n : order) params.push_back(n);
+      group.insert_or_assign("params", params);
+      c10::impl::GenericList groups(c10::AnyType::get());
+      groups.push_back(group);
+      auto optimizer = new_tree_dict();
+      optimizer.insert("state", named_state);
+      optimizer.insert("param_groups", groups);
+      auto optimizers = new_tree_dict();
+      optimizers.insert("Adam", optimizer);
+      auto copy = state.copy();
+      copy.insert_or_assign("optimizers", optimizers);
+      auto checkpoint = new_tree_dict();
+      checkpoint.insert("state", copy);
+      return checkpoint;
+    };
+
+    auto fresh = make_run(blobs(12), "2ba", 42, 99);
+    fresh.trainer->load_state_dict(by_name(names));
+    CHECK(bit_equal(adam_tensors(*run.optimizer), adam_tensors(*fresh.optimizer)));
+
+    auto other = make_run(blobs(12), "2ba", 42, 99);
+    CHECK_THROWS_WITH_AS(other.trainer->load_state_dict(by_name({"fc1.bias", "fc1.weight", "fc2.weight", "fc2.bias"})),
+                         doctest::Contains("'state/optimizers/Adam/param_groups/0/params/0' is 'fc1.bias', but the "
+                                           "optimizer's parameter there is 'fc1.weight' in this run's model"),
+                         CheckpointError);
+    CHECK(other.optimizer->state().empty());
+  }
 }
