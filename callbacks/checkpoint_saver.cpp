@@ -431,15 +431,13 @@ void CheckpointSaver::load_state_dict(const c10::IValue& state) {
   if (!best_monitor_) return;
   const std::string path = "state/callbacks/" + name();
   auto dict = tree_dict(state, path);
-  // Composer's CheckpointSaver keeps only the checkpoints it saved, no best one: nothing to resume.
-  if (tree_has(dict, "all_saved_checkpoints_to_timestamp") && !tree_has(dict, "best_batch")) return;
+  if (tree_has(dict, "all_saved_checkpoints_to_timestamp") && !tree_has(dict, "best_batch")) return;  // Composer's
   std::optional<double> value;
   if (!tree_at(dict, "best_value", path).isNone()) value = tree_double(dict, "best_value", path);
   const auto batch = tree_int(dict, "best_batch", path);
-  const auto checkpoint = tree_string(dict, "best_checkpoint", path);
+  best_path_ = tree_string(dict, "best_checkpoint", path);  // the last read that can throw
   best_value_ = value;
   best_batch_ = batch;
-  best_path_ = checkpoint;
   best_pending_ = false;
 }
 
