@@ -1,20 +1,16 @@
 // How the saver works (the contract is in the header).
 //
-// Names: a CheckpointFolder formats them; a name that would leave the folder (absolute, or with a
-// ".." part) is refused. Without overwrite, a fresh run whose folder already holds this run's
-// checkpoints fails at FIT_START, before any training is lost; at FIT_START the saver also lists
-// what earlier runs left (so rotation counts them) and removes temporaries that killed saves left:
-// those whose pid is not a live process, or is this process (no save of ours is in flight then).
+// Names: a CheckpointFolder formats them and refuses one that leaves the folder. Without overwrite,
+// a fresh run whose folder holds this run's checkpoints fails at FIT_START, before any training is
+// lost; FIT_START also lists what earlier runs left (rotation counts them) and removes temporaries
+// of killed saves (whose pid is not a live process, or is this one: no save is in flight then).
 //
-// Faults: a save that fails (disk full, I/O error, an unusable folder) leaves no partial file
-// (the temporary is removed), leaves `latest` on the previous complete checkpoint and deletes
-// nothing (rotation runs only after a complete save), then throws CheckpointError naming the file
-// and the OS error or, with ignore_errors, warns and training goes on.
+// Faults: a failed save (disk full, I/O error, unusable folder) leaves no partial file, `latest` on
+// the previous checkpoint and deletes nothing (rotation runs after a complete save), then throws
+// CheckpointError naming the file and the OS error (ignore_errors: warns, and training goes on).
 //
-// Stops: a run that stops before max_duration (a callback's state.request_stop, or SIGTERM/SIGINT,
-// which the trainer turns into a stop request) reaches FIT_END, where the saver writes the batch
-// it stopped at unless that batch is saved already: this is the only preemption save, so every
-// saver keeps one checkpoint per batch and the loggers see its progress.
+// Stops: a run stopped before max_duration (state.request_stop; SIGTERM/SIGINT become one) has its
+// batch written at FIT_END unless saved already: the only preemption save, one file per batch.
 //
 // Best checkpoint (best_metric "<dataloader label>/<metric name>", e.g. "eval/Accuracy"): after
 // each evaluation of that label whose metric is better than every earlier one (best_comparator,
@@ -67,6 +63,7 @@
 #include "tempo/state/model.h"
 #include "tempo/state/state.h"
 #include "tempo/state/tree.h"
+#include "tempo/distributed/communicator.h"
 
 namespace tempo {
 namespace fs = std::filesystem;
@@ -116,37 +113,16 @@ CheckpointProgressFn saving_progress(Logger* logger, const std::string& path) {
   return [logger, path](uint64_t done, uint64_t total) { logger->log_checkpoint_progress({"saving", path, done, total}); };
 }
 
-// The storages only the optimizer step changes, whose copy save_async overlaps with the next
-// batch's forward and backward: the parameters and every tensor of the optimizers' state.
-// Buffers (BatchNorm's running statistics, ...) change in the forward pass, so they are copied at
-// once, even a buffer that shares memory with a parameter.
-CheckpointSnapshot::StorageSet step_only_storages(const State& state, const c10::IValue& tree) {
-  CheckpointSnapshot::StorageSet storages;
-  const auto add = [&](const at::Tensor& t) {
-    if (t.defined() && t.has_storage()) storages.insert(t.storage().unsafeGetStorageImpl());
-  };
-  if (state.model) {
-    for (const auto& p : state.model->parameters()) add(p);
-  }
-  const auto add_all = [&](const auto& self, const c10::IValue& value) -> void {
-    if (value.isTensor()) {
-      add(value.toTensor());
-    } else if (value.isGenericDict()) {
-      for (const auto& entry : value.toGenericDict()) self(self, entry.value());
-    } else if (value.isList()) {
-      for (const auto& item : value.toListRef()) self(self, item);
-    } else if (value.isTuple()) {
-      for (const auto& item : value.toTupleRef().elements()) self(self, item);
-    }
-  };
-  const auto root = tree.toGenericDict().at("state").toGenericDict();
-  if (root.contains("optimizers")) add_all(add_all, root.at("optimizers"));
-  if (state.model) {
-    for (const auto& b : state.model->buffers()) {
-      if (b.defined() && b.has_storage()) storages.erase(b.storage().unsafeGetStorageImpl());
-    }
-  }
-  return storages;
+// With several ranks, this rank takes part in saves but writes nothing: rank 0 writes every file.
+bool follows(const State& state) { return state.comm != nullptr && state.rank != 0; }
+
+int64_t rank_zero_value(State& state, int64_t value) {  // rank 0's `value` on every rank
+  std::vector<at::Tensor> one{at::full({1}, value, at::kLong)};
+  state.comm->broadcast(one, 0, "sharing which batch rank 0's save folder holds");
+  return one[0].item<int64_t>();
+}
+std::string durable_barrier(int64_t batch) {
+  return fmt::format("waiting for rank 0's checkpoint of batch {} to be durable", batch);
 }
 
 }  // namespace
@@ -291,6 +267,13 @@ void CheckpointSaver::on_fit_start(State& state, Logger&) {
 void CheckpointSaver::claim(State& state) {
   if (claimed_) return;
   env_ = state.env;
+  if (follows(state)) {
+    // Rank 0 owns the folder and says which batch it holds (a claim that fails there fails this
+    // broadcast, naming rank 0), so that every rank decides its saves alike.
+    last_saved_batch_ = rank_zero_value(state, last_saved_batch_);
+    claimed_ = true;
+    return;
+  }
   // A name that leaves the folder is refused before anything is created.
   folder_.checkpoint_path(state);
   folder_.latest_path(state);
@@ -313,6 +296,7 @@ void CheckpointSaver::claim(State& state) {
     lock_.release();
     throw;
   }
+  if (state.comm) rank_zero_value(state, last_saved_batch_);
   claimed_ = true;
 }
 
@@ -362,12 +346,14 @@ void CheckpointSaver::on_iteration_checkpoint(State& state, Logger& logger) {
 void CheckpointSaver::on_checkpoint_event(State& state, Event event, Logger& logger) {
   const int64_t batch = state.timestamp.batch();
   const bool save_now = should_save_(state, event) && batch != last_saved_batch_;
+  const bool best_now = best_pending_ && best_batch_ == batch;
+  if (take_part(state, save_now, best_now, save_now && !options_.save_async())) return;
   if (!options_.save_async()) {
     if (save_now) save(state, &logger);
     keep_best(state, &logger);
+    if (save_now && state.comm) state.comm->barrier(durable_barrier(batch));
     return;
   }
-  const bool best_now = best_pending_ && best_batch_ == batch;
   if (save_now) {
     start_background(state, /*save=*/true, best_now, &state);  // the best link follows the write
   } else if (best_now) {
@@ -395,7 +381,19 @@ void CheckpointSaver::on_eval_end(State& state, Logger&) {
 
 void CheckpointSaver::on_eval_after_all(State& state, Logger& logger) {
   // The evaluation after FIT_END has no checkpoint event after it.
-  if (fit_ended_) keep_best(state, &logger);
+  if (fit_ended_ && !take_part(state, false, best_pending_ && best_batch_ == state.timestamp.batch(), false)) {
+    keep_best(state, &logger);
+  }
+}
+
+bool CheckpointSaver::take_part(State& state, bool save_now, bool best_now, bool durable) {
+  if (!save_now && !best_now) return follows(state);
+  if (!options_.weights_only()) state.gather_rng();  // a collective: every rank, at the same point
+  if (!follows(state)) return false;
+  if (save_now) last_saved_batch_ = state.timestamp.batch();
+  best_pending_ = best_pending_ && !best_now;
+  if (durable) state.comm->barrier(durable_barrier(state.timestamp.batch()));
+  return true;
 }
 
 void CheckpointSaver::keep_best(const State& state, Logger* logger) {
@@ -445,8 +443,10 @@ void CheckpointSaver::on_fit_end(State& state, Logger& logger) {
   finish_background(/*block=*/true);  // fit() returns only once the last save is durable, or reported
   // A run that stops early (a stop request, or a signal the trainer turned into one) keeps the
   // batch it stopped at, whatever the interval: the only preemption save.
-  if (state.stop_requested() && state.timestamp.batch() != last_saved_batch_ && state.timestamp.batch() > 0) {
+  if (state.stop_requested() && state.timestamp.batch() != last_saved_batch_ && state.timestamp.batch() > 0 &&
+      !take_part(state, true, false, true)) {
     save(state, &logger);
+    if (state.comm) state.comm->barrier(durable_barrier(state.timestamp.batch()));
   }
   fit_ended_ = true;
 }

@@ -10,6 +10,9 @@
 // checkpoint, one a pending save relies on, or the best checkpoint; a failed save leaves no partial
 // file, `latest` on the previous checkpoint and every older checkpoint in place; at most one
 // background save is in flight, and none outlives fit() (on_close waits) or the saver.
+// Several ranks (State::comm): rank 0 writes every checkpoint, holding every rank's RNG state
+// (gathered at the save, Composer's replicated layout); the others take part in each save and,
+// for a synchronous one, go past the checkpoint event only once it is durable.
 // Throws: ConfigError from the constructor for bad options; CheckpointError when a save fails
 // (with ignore_errors: a warning, and training goes on), when a name leaves the folder or, without
 // overwrite, names an existing checkpoint or a fresh run finds this run's checkpoints at
@@ -146,6 +149,11 @@ class CheckpointSaver : public Callback {
   void rotate(const std::string& newest);
   // Makes the best checkpoint of the current batch, when an evaluation asked for one.
   void keep_best(const State& state, Logger* logger = nullptr);
+  // With several ranks, every rank's part in a save (or best checkpoint) of this batch: gathers the
+  // ranks' RNG states; on ranks other than 0, which write nothing, records the save as done and,
+  // when `durable`, waits until rank 0's write is (a barrier rank 0 joins after writing). Returns
+  // true on those ranks, where the caller stops.
+  bool take_part(State& state, bool save_now, bool best_now, bool durable);
 
   CheckpointSaverOptions options_;
   CheckpointFolder folder_;

@@ -44,8 +44,11 @@ const Variable* find_variable(const std::string& name) {
 Value value_of(const std::string& name, const State& s) {
   const auto& t = s.timestamp;
   if (name == "run_name") return s.run_name;
-  if (name == "rank" || name == "local_rank" || name == "node_rank") return name == "node_rank" ? int64_t{0} : s.rank;
-  if (name == "world_size" || name == "local_world_size") return s.world_size;
+  if (name == "rank") return s.rank;
+  if (name == "local_rank") return s.local_rank;
+  if (name == "node_rank") return s.node_rank;
+  if (name == "world_size") return s.world_size;
+  if (name == "local_world_size") return s.local_world_size;
   if (name == "epoch") return t.epoch();
   if (name == "batch") return t.batch();
   if (name == "batch_in_epoch") return t.batch_in_epoch();

@@ -4,12 +4,15 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <system_error>
 
 #include "tempo/cli/failure.h"
+#include "tempo/cli/launch.h"
 #include "tempo/configs/config_node.h"
 #include "tempo/configs/registry.h"
 #include "tempo/configs/run_config.h"
@@ -23,7 +26,7 @@ namespace tempo::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: tempo train CONFIG.yaml [KEY=VALUE ...] [--print-config | -v]\n"
+    "usage: tempo train CONFIG.yaml [KEY=VALUE ...] [--nproc N] [--print-config | -v]\n"
     "       tempo train --list-keys\n"
     "\n"
     "Trains one run described by CONFIG.yaml, whose keys are Composer's Trainer arguments\n"
@@ -36,13 +39,20 @@ constexpr char kUsage[] =
     "  -v, --verbose   also print the resolved config before training (it is always saved\n"
     "                  to SAVE_FOLDER/config.yaml when save_folder is set)\n"
     "  --list-keys     print every key the config accepts, with its type and default\n"
+    "  --nproc N       start N processes on this machine, ranks 0 to N-1 of one distributed run,\n"
+    "                  as torchrun --nproc-per-node N does: each runs this command without\n"
+    "                  --nproc, told RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR (127.0.0.1 unless\n"
+    "                  set) and MASTER_PORT (a free port unless set), and OMP_NUM_THREADS=1 unless\n"
+    "                  set. SIGTERM, SIGINT and SIGHUP are passed on to every rank; when a rank\n"
+    "                  fails, the others are sent SIGTERM, and SIGKILL 30 s later\n"
     "  -h, --help      print this help\n"
     "\n"
     "Exit status: 0 done; 2 bad command line, config, data or load_path (nothing was written);\n"
     "1 the run failed after that (writing config.yaml or a checkpoint, an error in training or\n"
     "in your own code); 128+N stopped by signal N (143 SIGTERM, 130 SIGINT) after finishing the\n"
     "batch and saving a checkpoint: run the same command again (with autoresume) to continue.\n"
-    "A second signal stops at once. Errors are one line on stderr, \"tempo train: ...\".\n";
+    "A second signal stops at once. With --nproc: 0 when every rank exits 0, else the status of\n"
+    "the first rank that did not. Errors are one line on stderr, \"tempo train: ...\".\n";
 
 void list_keys(std::ostream& out) {
   const auto& r = config::registry();
@@ -137,6 +147,43 @@ std::string save_resolved_config(const config::RunConfig& cfg, Trainer& trainer)
   return path;
 }
 
+// "2" -> 2; nothing for what is not a whole number from 1 to 4096.
+std::optional<int> parse_nproc(const std::string& text) {
+  if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos) return {};
+  const int n = std::stoi(text);
+  if (n < 1 || n > 4096) return {};
+  return n;
+}
+
+// `tempo train --nproc N ...`: N copies of this program run `train` with the other arguments, as
+// ranks 0 to N-1 (cli/launch.h). The config is checked here first, so that a mistake in it is one
+// message rather than N; nothing is trained in this process.
+int launch_ranks(int nproc, const std::string& file, const std::vector<std::string>& overrides,
+                 const std::vector<std::string>& rank_args, std::ostream& err) {
+  if (const char* rank = std::getenv("RANK")) {
+    err << "tempo train: --nproc: RANK=" << rank << " is set, so this process is already one rank of a "
+        << "distributed run (started by tempo train --nproc or torchrun) and would start ranks of its own; "
+        << "run it without --nproc, or unset RANK\n";
+    return 2;
+  }
+  try {
+    config::RunConfig::load(file, overrides, config::registry());
+  } catch (...) {
+    err << "tempo train: " << current_exception_message() << "\n";
+    return current_exception_is_tempo_error() ? 2 : 1;
+  }
+  try {
+    // The running executable itself, not argv[0]: a user's own program that calls
+    // tempo::cli::main with its registered parts launches copies of itself.
+    std::vector<std::string> argv = {std::filesystem::read_symlink("/proc/self/exe").string(), "train"};
+    argv.insert(argv.end(), rank_args.begin(), rank_args.end());
+    return launch_local(LaunchOptions().nproc(nproc).messages(err), argv);
+  } catch (...) {
+    err << "tempo train: --nproc " << nproc << ": " << current_exception_message() << "\n";
+    return 1;
+  }
+}
+
 // "epoch 1, batch 4, sample 64": the position a run stopped or resumed at.
 std::string position(const Timestamp& ts) {
   return "epoch " + std::to_string(ts.epoch()) + ", batch " + std::to_string(ts.batch()) + ", sample " +
@@ -151,7 +198,25 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
   bool print_config = false;
   bool verbose = false;
   bool keys = false;
-  for (const auto& arg : args) {
+  std::optional<int> nproc;
+  std::vector<std::string> rank_args;  // args less --nproc N: each launched rank's command line
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg == "--nproc" || arg.rfind("--nproc=", 0) == 0) {
+      const bool joined = arg != "--nproc";
+      if (!joined && i + 1 == args.size()) {
+        err << "tempo train: --nproc needs a number of processes, e.g. --nproc 2\n";
+        return 2;
+      }
+      const std::string value = joined ? arg.substr(std::string("--nproc=").size()) : args[++i];
+      nproc = parse_nproc(value);
+      if (!nproc) {
+        err << "tempo train: --nproc '" << value << "': expected a whole number of processes from 1 to 4096\n";
+        return 2;
+      }
+      continue;
+    }
+    rank_args.push_back(arg);
     if (arg == "-h" || arg == "--help") {
       out << kUsage;
       return 0;
@@ -182,6 +247,7 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     err << "tempo train: no config file given\n" << kUsage;
     return 2;
   }
+  if (nproc && !print_config) return launch_ranks(*nproc, file, overrides, rank_args, err);
 
   // Everything that can be wrong with the config fails here, before a file is written.
   std::unique_ptr<config::RunConfig> cfg;

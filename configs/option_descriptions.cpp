@@ -279,6 +279,8 @@ const Description<TrainerOptions>& trainer_description() {
             "Fail when load_path's weights do not match the model's"),
       field("load_ignore_keys", &O::load_ignore_keys, "Paths in the checkpoint to skip, e.g. state/model/head.weight"),
       field("autoresume", &O::autoresume, "Resume from the newest checkpoint in save_folder, if any"),
+      field_of("dist_timeout", &O::dist_timeout, value_of<double>(greater_than(0.0)),
+               "Seconds a collective between ranks may take before the run stops naming the rank that did not answer"),
   });
   return d;
 }

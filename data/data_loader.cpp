@@ -74,4 +74,9 @@ void DataLoader::set_seed(uint64_t seed) {
                                 sampler_.num_replicas(), sampler_.rank(), sampler_.drop_last());
 }
 
+void DataLoader::set_replicas(int64_t num_replicas, int64_t rank) {
+  sampler_ = DistributedSampler(sampler_.dataset_size(), sampler_.shuffle(), sampler_.seed(), num_replicas, rank,
+                                sampler_.drop_last());
+}
+
 }  // namespace tempo

@@ -58,6 +58,9 @@ class DataLoader {
   // Uses `seed` whatever the options said: a resumed run must shuffle as the saved run did.
   void set_seed(uint64_t seed);
   uint64_t seed() const { return sampler_.seed(); }
+  // Shards the data over `num_replicas` ranks, this loader reading rank `rank`'s share (the
+  // trainer calls it with the run's world size and rank). Throws DataError as the sampler does.
+  void set_replicas(int64_t num_replicas, int64_t rank);
 
   const DataLoaderOptions& options() const { return options_; }
   const DistributedSampler& sampler() const { return sampler_; }

@@ -51,4 +51,12 @@ class TrainingError : public Error {
   using Error::Error;
 };
 
+// Several processes that cannot work together (distributed/): a launch environment that does
+// not add up, a peer rank that died or stopped answering within dist_timeout, ranks whose
+// configurations differ. The message names the rank(s) and the collective.
+class DistributedError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace tempo

@@ -104,12 +104,13 @@ class FusedOptimizer {
   // Why the next step() takes the parent optimizer's plain step ("parameters on cuda:0"), or "".
   std::string fallback_reason() const;
   const FlatBuffers& flat() const { return flat_; }
+  // Run first by each step(): (re)builds the buffers when the parameters are not where the last
+  // build put them; false when they cannot be flattened and the plain step must run. The trainer
+  // also runs it before DDP's Reducer is made: the Reducer must see the parameters where they stay.
+  bool prepare();
 
  protected:
   FusedOptimizer(const torch::optim::Optimizer& self, size_t num_state) : self_(self), flat_(num_state) {}
-  // Run first by each step(): (re)builds the buffers when the parameters are not where the last
-  // build put them; false when they cannot be flattened and the plain step must run.
-  bool prepare();
 
   const torch::optim::Optimizer& self_;
   FlatBuffers flat_;

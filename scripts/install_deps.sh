@@ -26,7 +26,9 @@ esac
 packages=(g++ cmake make ccache pkg-config zlib1g-dev libyaml-cpp-dev libfmt-dev doctest-dev
           dataset-fashion-mnist protobuf-compiler libprotobuf-dev)
 case "$torch" in
-  wheel) packages+=(python3-venv) ;;
+  # The wheel ships c10d's headers but not Gloo's, which ProcessGroupGloo.hpp includes: Debian's
+  # libgloo-dev gives them (only pointers to Gloo's types reach tempo; it links none of Gloo).
+  wheel) packages+=(python3-venv libgloo-dev) ;;
   # Without libopenblas0-pthread, Debian's LibTorch runs on the reference BLAS, about 12x slower.
   debian) packages+=(libtorch-dev libgloo-dev libopenblas0-pthread) ;;
 esac

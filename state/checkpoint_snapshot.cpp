@@ -1,5 +1,8 @@
 #include "tempo/state/checkpoint_snapshot.h"
 
+#include "tempo/state/model.h"
+#include "tempo/state/state.h"
+
 // The copy is per storage, not per tensor: tensors that share a storage in the tree share one
 // staging storage in the snapshot, with the same dtype, offset, sizes and strides, so pickle_tree
 // writes the snapshot byte for byte as it would write the tree. Each storage is copied once into
@@ -18,6 +21,7 @@
 // counter, which every in-place change through ATen bumps, with the one take() saw.
 
 #include <ATen/ATen.h>
+#include <torch/torch.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -179,6 +183,39 @@ std::vector<std::string> CheckpointSnapshot::copy_later() {
   deferred_.clear();  // the live storages are no longer needed
   watched_.clear();
   return changed;
+}
+
+// The storages only the optimizer step changes, whose copy save_async overlaps with the next
+// batch's forward and backward: the parameters and every tensor of the optimizers' state.
+// Buffers (BatchNorm's running statistics, ...) change in the forward pass, so they are copied at
+// once, even a buffer that shares memory with a parameter.
+CheckpointSnapshot::StorageSet step_only_storages(const State& state, const c10::IValue& tree) {
+  CheckpointSnapshot::StorageSet storages;
+  const auto add = [&](const at::Tensor& t) {
+    if (t.defined() && t.has_storage()) storages.insert(t.storage().unsafeGetStorageImpl());
+  };
+  if (state.model) {
+    for (const auto& p : state.model->parameters()) add(p);
+  }
+  const auto add_all = [&](const auto& self, const c10::IValue& value) -> void {
+    if (value.isTensor()) {
+      add(value.toTensor());
+    } else if (value.isGenericDict()) {
+      for (const auto& entry : value.toGenericDict()) self(self, entry.value());
+    } else if (value.isList()) {
+      for (const auto& item : value.toListRef()) self(self, item);
+    } else if (value.isTuple()) {
+      for (const auto& item : value.toTupleRef().elements()) self(self, item);
+    }
+  };
+  const auto root = tree.toGenericDict().at("state").toGenericDict();
+  if (root.contains("optimizers")) add_all(add_all, root.at("optimizers"));
+  if (state.model) {
+    for (const auto& b : state.model->buffers()) {
+      if (b.defined() && b.has_storage()) storages.erase(b.storage().unsafeGetStorageImpl());
+    }
+  }
+  return storages;
 }
 
 }  // namespace tempo

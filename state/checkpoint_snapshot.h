@@ -64,4 +64,10 @@ class CheckpointSnapshot {
   std::vector<Watched> watched_;
 };
 
+class State;
+// The storages in `tree` (a checkpoint tree of `state`) that only the optimizer step changes, whose
+// copy save_async overlaps with the next batch's forward and backward: the parameters and the
+// optimizers' state, less any storage a buffer shares (buffers change in the forward pass).
+CheckpointSnapshot::StorageSet step_only_storages(const State& state, const c10::IValue& tree);
+
 }  // namespace tempo

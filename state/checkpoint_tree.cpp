@@ -57,9 +57,7 @@ c10::IValue make_checkpoint_tree(const State& state, bool weights_only) {
     checkpoint.insert("state", slim);
   } else {
     checkpoint.insert("state", full);
-    c10::impl::GenericList rng(c10::AnyType::get());
-    rng.push_back(rng_state_dict(state.rank_zero_seed + static_cast<uint64_t>(state.rank)));
-    checkpoint.insert("rng", rng);
+    checkpoint.insert("rng", state.checkpoint_rng());
   }
   c10::IValue tree = checkpoint;
   for (const auto& hook : state.save_state_pre_hooks) hook(tree);
@@ -107,6 +105,7 @@ CheckpointLoadResult load_checkpoint_tree(State& state, const c10::IValue& read,
       auto list = tree_at(dict, "rng", "");
       if (!list.isList()) throw CheckpointError("'rng' should be a list with one entry per rank");
       const auto ranks = list.toList();
+      result.rng_ranks = static_cast<int64_t>(ranks.size());
       const auto rank_path = fmt::format("rng/{}", state.rank);
       if (state.rank < static_cast<int64_t>(ranks.size())) {
         auto entry = tree_dict(ranks.get(state.rank), rank_path);

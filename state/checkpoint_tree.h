@@ -17,6 +17,8 @@ namespace tempo {
 
 class State;
 
+// With several ranks (state.comm) the rng list holds every rank's generators, gathered: every rank
+// must call this at the same point of the run (a collective), rank 0 writes the result.
 c10::IValue make_checkpoint_tree(const State& state, bool weights_only = false);
 
 struct CheckpointLoadOptions {
@@ -31,6 +33,7 @@ struct CheckpointLoadResult {
   c10::IValue rng;     // this rank's generator states, None when absent or not loaded
   bool weights_only = false;       // only the model weights were applied
   bool weights_only_file = false;  // ... because the file is weights-only, not because options asked
+  int64_t rng_ranks = 0;           // entries of the file's rng list: the ranks of the run that saved it
 };
 
 // Applies `tree` (read from `source`, a file name or "<memory>" for messages) to `state`, after

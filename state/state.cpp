@@ -9,11 +9,13 @@
 #include <unordered_map>
 
 #include "tempo/data/data_loader.h"
+#include "tempo/distributed/communicator.h"
 #include "tempo/errors/error.h"
 #include "tempo/state/grad_scaler.h"
 #include "tempo/state/model.h"
 #include "tempo/state/model_state.h"
 #include "tempo/state/optimizer_state.h"
+#include "tempo/state/rng.h"
 #include "tempo/state/scheduler.h"
 #include "tempo/state/timestamp_tree.h"
 #include "tempo/state/tree.h"
@@ -310,6 +312,49 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
 
   for (auto& step : apply) step();
   return report;
+}
+
+void State::gather_rng() {
+  if (!comm || world_size == 1) return;
+  // Python's and NumPy's states follow from each rank's seed (state/rng.h); the torch (and CUDA)
+  // generators' states are gathered.
+  const auto mine = rng_state_dict(rank_zero_seed + static_cast<uint64_t>(rank)).toGenericDict();
+  const auto torch_states =
+      comm->all_gather(mine.at("torch").toTensor(), "gathering every rank's RNG state for a checkpoint");
+  std::vector<std::vector<at::Tensor>> cuda_states;  // per device, per rank
+  if (mine.contains("cuda")) {
+    for (const auto& device_state : mine.at("cuda").toList()) {
+      cuda_states.push_back(
+          comm->all_gather(device_state.get().toTensor(), "gathering every rank's CUDA RNG state for a checkpoint"));
+    }
+  }
+  c10::impl::GenericList rng(c10::AnyType::get());
+  for (int64_t r = 0; r < world_size; ++r) {
+    auto entry = rng_state_dict(rank_zero_seed + static_cast<uint64_t>(r)).toGenericDict();
+    entry.insert_or_assign("torch", torch_states[static_cast<size_t>(r)]);
+    if (!cuda_states.empty()) {
+      c10::impl::GenericList cuda(c10::AnyType::get());
+      for (const auto& per_rank : cuda_states) cuda.push_back(per_rank[static_cast<size_t>(r)]);
+      entry.insert_or_assign("cuda", cuda);
+    }
+    rng.push_back(entry);
+  }
+  gathered_rng_ = rng;
+  gathered_batch_ = timestamp.batch();
+}
+
+c10::impl::GenericList State::checkpoint_rng() const {
+  if (!comm || world_size == 1) {
+    c10::impl::GenericList rng(c10::AnyType::get());
+    rng.push_back(rng_state_dict(rank_zero_seed + static_cast<uint64_t>(rank)));
+    return rng;
+  }
+  if (!gathered_rng_ || gathered_batch_ != timestamp.batch()) {
+    throw CheckpointError(fmt::format(
+        "a checkpoint of batch {} on rank {} of {} needs every rank's RNG state: call State::gather_rng() on every "
+        "rank first (CheckpointSaver does)", timestamp.batch(), rank, world_size));
+  }
+  return gathered_rng_->toList();
 }
 
 }  // namespace tempo

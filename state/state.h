@@ -37,6 +37,8 @@ class Optimizer;
 
 namespace tempo {
 
+class Communicator;
+
 class DataLoader;
 class GradScaler;
 class Model;
@@ -76,8 +78,25 @@ class State {
   std::optional<Time> max_duration;
   std::string run_name;
   uint64_t rank_zero_seed = 0;
+  // This process's place in a multi-process run (distributed/launch_env.h): Composer's
+  // dist.get_global_rank(), get_world_size(), get_local_rank(), get_local_world_size(),
+  // get_node_rank(). One process: rank 0 of 1.
   int64_t rank = 0;
   int64_t world_size = 1;
+  int64_t local_rank = 0;
+  int64_t local_world_size = 1;
+  int64_t node_rank = 0;
+  // The run's process group when world_size > 1 (distributed/communicator.h), else null. Not owned
+  // by the State alone: dist::communicator() is the same object.
+  std::shared_ptr<Communicator> comm;
+  // Gathers every rank's generator states for a checkpoint of the current batch: a collective,
+  // which every rank calls at the same point (CheckpointSaver does, at each save, on every rank;
+  // rank 0 then writes). Nothing to gather with one rank.
+  void gather_rng();
+  // Composer's rng list for a checkpoint of the current batch, one entry per rank: with one rank,
+  // this rank's generators; with several, what gather_rng() gathered at this batch. Throws
+  // CheckpointError when it was not called at this batch (the other ranks' states are unknown).
+  c10::impl::GenericList checkpoint_rng() const;
 
   // What the current batch produced; set between the events that produce them.
   Batch batch;
@@ -157,6 +176,8 @@ class State {
   std::vector<std::pair<std::string, std::shared_ptr<Stateful>>> callback_states_;
   bool stop_requested_ = false;
   std::string stop_reason_;
+  std::optional<c10::IValue> gathered_rng_;  // gather_rng()'s list, of batch gathered_batch_
+  int64_t gathered_batch_ = -1;
 };
 
 }  // namespace tempo

@@ -13,6 +13,8 @@
 #include "tempo/callbacks/checkpoint_folder.h"
 #include "tempo/data/batch_prefetcher.h"
 #include "tempo/data/data_loader.h"
+#include "tempo/distributed/communicator.h"
+#include "tempo/distributed/data_parallel.h"
 #include "tempo/errors/error.h"
 #include "tempo/metrics/metric.h"
 #include "tempo/state/checkpoint_tree.h"
@@ -27,6 +29,7 @@
 #include "tempo/trainer/engine.h"
 #include "tempo/trainer/gradient_clipping.h"
 #include "tempo/trainer/precision.h"
+#include "tempo/trainer/rank_sync.h"
 #include "tempo/trainer/signal_handling.h"
 
 namespace tempo {
@@ -84,6 +87,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
 
   if (options_.env() == nullptr) throw ConfigError("Trainer: 'env' is null; leave it unset for the process's own");
   state.env = options_.env();
+  // A process that torchrun (or tempo train --nproc) started joins its ranks first.
+  join_ranks(state, options_.dist_timeout());
   state.device = resolve_device(options_.device());
   check_precision(options_.precision(), state.device);
   if (options_.device_train_microbatch_size() < 0) {
@@ -117,6 +122,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                   state.run_name));
   }
   state.rank_zero_seed = options_.seed().value_or(random_seed());
+  share_rank_zero_choices(state, options_);
   state.train_dataloader->set_default_seed(state.rank_zero_seed);
 
   evaluators_ = options_.evaluators();
@@ -182,6 +188,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
     }
   }
   engine_ = std::make_unique<Engine>(state, *logger_, callbacks);
+  shard_loaders(state, evaluators_);
+  check_same_configuration(state, configuration_fingerprint(state, options_));
 
   seed_all(state.rank_zero_seed + static_cast<uint64_t>(state.rank));
   engine_->run_event(Event::INIT);
@@ -195,7 +203,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   // then put back the generators of a loaded checkpoint.
   seed_all(state.rank_zero_seed + static_cast<uint64_t>(state.rank));
   if (!loaded_rng.isNone()) load_rng_state_dict(loaded_rng);
+  // DDP, made once the weights are final: rank 0's parameters and buffers go to every rank.
+  ddp_ = make_data_parallel(state);
 }
+
 
 c10::IValue Trainer::load_initial_checkpoint() {
   auto& state = *state_;
@@ -211,7 +222,12 @@ c10::IValue Trainer::load_initial_checkpoint() {
   };
   bool resuming = false;
   if (options_.autoresume()) {
-    if (auto found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress)) {
+    // Rank 0 chooses the checkpoint and every rank resumes from it, never from different batches.
+    std::optional<AutoresumeCandidate> found;
+    if (state.rank == 0) found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress);
+    const auto chosen = rank_zero_string(state, found ? found->path : "", "choosing the checkpoint to resume from");
+    if (!found && !chosen.empty()) found = AutoresumeCandidate{chosen, read_checkpoint_or_weights(chosen, progress)};
+    if (found) {
       path = found->path;
       tree = found->tree;
       // Composer: load_path, load_weights_only and load_ignore_keys apply to a run's first load
@@ -233,6 +249,7 @@ c10::IValue Trainer::load_initial_checkpoint() {
   }
   if (resuming) restore_run_name(state, *logger_, tree, path);
   resumed_from_ = path;
+  warn_of_missing_rng(state, result, path);
   return result.rng;
 }
 
@@ -284,6 +301,8 @@ void Trainer::fit() {
 }
 
 bool Trainer::signal_pending() const {
+  // With several ranks only the signal they agreed on counts: every rank skips the same evaluations.
+  if (state_->comm) return stopped_by_signal_ != 0;
   return options_.handle_signals() && (stopped_by_signal_ != 0 || SignalGuard::pending() != 0);
 }
 
@@ -292,6 +311,18 @@ void Trainer::close_callbacks() {
 }
 
 bool Trainer::poll_stop_signal() {
+  if (state_->comm) {
+    // Every rank stops at the same batch: a stop request or a signal on any rank stops them all.
+    const int mine = options_.handle_signals() && stopped_by_signal_ == 0 ? SignalGuard::pending() : 0;
+    const auto [stop, signal] = agree_on_stop(*state_, state_->stop_requested() || mine != 0, mine);
+    if (signal != 0 && stopped_by_signal_ == 0) {
+      stopped_by_signal_ = signal;
+      state_->request_stop(signal_name(signal));
+      return true;
+    }
+    if (stop && !state_->stop_requested()) state_->request_stop("another rank asked to stop");
+    return false;
+  }
   if (!options_.handle_signals() || stopped_by_signal_ != 0) return false;
   const int signal_number = SignalGuard::pending();
   if (signal_number == 0) return false;
@@ -338,7 +369,7 @@ void Trainer::train_loop() {
         torch::NoGradGuard no_grad;
         for (auto& [name, metric] : state.train_metrics) metric->update(state.outputs, state.batch);
       }
-      const double loss = state.loss.item<double>();
+      const double loss = reduce_batch(state, state.loss.item<double>());  // the mean over ranks
       logger_->log_metrics({{"loss/train/total", loss}});
 
       const auto now = Clock::now();
@@ -348,7 +379,8 @@ void Trainer::train_loop() {
       logger_->log_metric_values("train", state.train_metrics);
 
       state.previous_timestamp = state.timestamp;
-      state.timestamp = state.timestamp.to_next_batch(num_samples, 0, batch_time);
+      // Samples of every rank, as Composer counts them (the sampler gives each rank as many).
+      state.timestamp = state.timestamp.to_next_batch(num_samples * state.world_size, 0, batch_time);
       engine_->run_event(Event::BATCH_END);
 
       // Evaluation time is not training time. A preempted job has seconds: a signal skips the
@@ -425,6 +457,8 @@ void Trainer::train_batch() {
   auto& state = *state_;
   engine_->run_event(Event::BEFORE_TRAIN_BATCH);
   zero_grads();
+  if (ddp_) ddp_->before_forward();
+  sync_backward_ = true;
   const int64_t microbatch_size = state.device_train_microbatch_size;
   if (step_parts_.size() > 1 || (microbatch_size > 0 && microbatch_size < state.batch.size())) {
     train_microbatches();
@@ -476,10 +510,19 @@ at::Tensor Trainer::train_microbatch(double fraction) {
   // Read after BEFORE_BACKWARD, which may change the loss. Weighted by the microbatch's share of
   // the batch's samples, so a mean loss's gradients sum to the whole batch's (Composer's rule).
   const at::Tensor loss = fraction == 1.0 ? state.loss : state.loss * fraction;
-  if (state.scaler) {
-    state.scaler->scale(loss).backward();
-  } else {
-    loss.backward();
+  // With several ranks the step's last backward all-reduces the gradients as it goes (DDP).
+  if (ddp_) ddp_->arm(sync_backward_);
+  try {
+    if (state.scaler) {
+      state.scaler->scale(loss).backward();
+    } else {
+      loss.backward();
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (ddp_ && sync_backward_) state.comm->fail("the gradient all-reduce in backward", e);
+    throw;
   }
   engine_->run_event(Event::AFTER_BACKWARD);
   return loss.detach();
@@ -502,6 +545,7 @@ void Trainer::train_microbatches() {
     for (int64_t start = 0; start < part; start += piece) {
       const int64_t length = std::min(piece, part - start);
       state.batch = batch.narrow(offset + start, length);
+      sync_backward_ = offset + part == batch_size && start + length == part;  // DDP's no_sync before
       const auto loss = train_microbatch(static_cast<double>(length) / static_cast<double>(batch_size));
       total_loss = total_loss.defined() ? total_loss + loss : loss;
       outputs.push_back(state.outputs.detach());
@@ -516,73 +560,14 @@ void Trainer::train_microbatches() {
   if (concatenable) state.outputs = torch::cat(outputs);
 }
 
-void Trainer::run_evaluators(Event event) {
-  std::vector<size_t> due;
-  for (size_t i = 0; i < evaluators_.size(); ++i) {
-    if (eval_schedules_[i](*state_, event)) due.push_back(i);
-  }
-  if (due.empty()) return;
-  engine_->run_event(Event::EVAL_BEFORE_ALL);
-  for (auto i : due) eval_loop(evaluators_[i]);
-  engine_->run_event(Event::EVAL_AFTER_ALL);
-}
-
-void Trainer::eval_loop(Evaluator& evaluator) {
-  auto& state = *state_;
-  auto& loader = *evaluator.dataloader;
-  const auto saved_batch = state.batch;
-  const auto saved_outputs = state.outputs;
-  const auto saved_label = state.dataloader_label;
-  state.dataloader_label = evaluator.label;
-  engine_->run_event(Event::EVAL_START);
-  state.model->eval();
-  int64_t num_batches = loader.num_batches();
-  if (evaluator.subset_num_batches >= 0) num_batches = std::min(num_batches, evaluator.subset_num_batches);
-
-  auto& metrics = state.eval_metrics.at(evaluator.label);
-  for (auto& [name, metric] : metrics) metric->reset();
-  bool interrupted = false;
-  {
-    torch::NoGradGuard no_grad;
-    std::optional<BatchPrefetcher> prefetcher;
-    if (prefetch_pays(loader)) prefetcher.emplace(loader);
-    for (int64_t k = 0; k < num_batches; ++k) {
-      // A stop signal ends the evaluation at its next batch: a preempted job has seconds.
-      if ((interrupted = signal_pending())) break;
-      engine_->run_event(Event::EVAL_BATCH_START);
-      std::optional<std::pair<int64_t, int64_t>> next;
-      if (k + 1 < num_batches) next = std::make_pair(int64_t{0}, k + 1);
-      state.batch = (prefetcher ? prefetcher->get(0, k, next) : loader.batch(0, k)).to(state.device);
-      engine_->run_event(Event::EVAL_BEFORE_FORWARD);
-      state.outputs = state.model->forward(state.batch.input);
-      engine_->run_event(Event::EVAL_AFTER_FORWARD);
-      for (auto& [name, metric] : metrics) metric->update(state.outputs, state.batch);
-      engine_->run_event(Event::EVAL_BATCH_END);
-    }
-  }
-  // An interrupted evaluation's metrics cover part of the data: they are neither logged nor
-  // judged (no EVAL_END, so no best checkpoint or early stop from them).
-  if (!interrupted) {
-    logger_->log_metric_values(evaluator.label, metrics);
-    engine_->run_event(Event::EVAL_END);
-  }
-  state.model->train();
-  state.dataloader_label = saved_label;
-  state.batch = saved_batch;
-  state.outputs = saved_outputs;
-}
-
-void Trainer::eval() {
-  engine_->run_event(Event::EVAL_STANDALONE_START);
-  for (auto& evaluator : evaluators_) eval_loop(evaluator);
-  engine_->run_event(Event::EVAL_STANDALONE_END);
-}
-
 std::vector<std::string> Trainer::saved_checkpoints() const {
   return checkpoint_saver_ ? checkpoint_saver_->saved_checkpoints() : std::vector<std::string>{};
 }
 
-c10::IValue Trainer::state_dict() const { return make_checkpoint_tree(*state_); }
+c10::IValue Trainer::state_dict() const {
+  state_->gather_rng();
+  return make_checkpoint_tree(*state_);
+}
 
 std::string Trainer::load_state_dict(const c10::IValue& checkpoint, const CheckpointLoadOptions& options) {
   auto result = load_checkpoint_tree(*state_, checkpoint, "<memory>", options);

@@ -45,6 +45,7 @@
 namespace tempo {
 
 class BatchPrefetcher;
+class DataParallel;
 class Engine;
 
 class Trainer {
@@ -77,8 +78,8 @@ class Trainer {
   // Paths the built-in saver holds, oldest first (Composer's trainer.saved_checkpoints).
   std::vector<std::string> saved_checkpoints() const;
 
-  // The whole run as a checkpoint tree: {"state": state().state_dict(), "rng": [this rank's
-  // generators]}, Composer's anatomy.
+  // The whole run as a checkpoint tree: {"state": state().state_dict(), "rng": [every rank's
+  // generators]}, Composer's anatomy. With several ranks a collective: call it on every rank.
   c10::IValue state_dict() const;
   // Takes back such a tree. Checks it all before changing anything; throws CheckpointError.
   // Returns a note on what non-strict loading skipped.
@@ -122,6 +123,8 @@ class Trainer {
   std::shared_ptr<CheckpointSaver> checkpoint_saver_;
   std::string resumed_from_;
   std::vector<int64_t> step_parts_;  // samples of each loader batch in the current step
+  std::unique_ptr<DataParallel> ddp_;  // with several ranks
+  bool sync_backward_ = true;          // whether the next backward all-reduces (the step's last)
   bool fitted_ = false;
   int stopped_by_signal_ = 0;
 };

@@ -128,6 +128,10 @@ struct TrainerOptions {
   // stop the run so that every CheckpointSaver writes that batch in FIT_END, and return
   // (Trainer::stopped_by_signal() says which signal); a second signal kills at once. Off: the process's own handlers stay (trainer/signal_handling.h).
   TORCH_ARG(bool, handle_signals) = true;
+  // Seconds any collective between ranks may take before the run stops with an error naming the
+  // rank that did not answer (Composer's dist_timeout and default); also the time the ranks have
+  // to meet at start. Used only in a multi-process run (torchrun, tempo train --nproc).
+  TORCH_ARG(double, dist_timeout) = 300.0;
   // The operating system as this run sees it (serialization/env.h): checkpoint and log files,
   // links, listings and warnings go through it, as State::env. Not owned: it must outlive the
   // Trainer and any save in flight. Tests pass one that injects faults or collects warnings.
