@@ -36,7 +36,7 @@ struct Dir {
 
 // An 8-batch run of an MLP with dropout (so each rank's generator matters) on synthetic data.
 std::string config(const std::string& folder, const std::string& extra = "") {
-  return "run_name: ranks\nseed: 5\nmax_duration: 8ba\nsave_folder: " + folder +
+  return "run_name: ranks\nseed: 5\nmax_duration: 8ba\nsave_folder: '" + folder + "'" +
          "\nsave_interval: 2ba\nautoresume: true\n"
          "model:\n  mlp: {hidden: [32], dropout: 0.2}\n"
          "train_loader:\n  synthetic: {num_samples: 512, batch_size: 32, shuffle: true}\n"
@@ -52,10 +52,13 @@ std::string read(const fs::path& path) {
   return s.str();
 }
 
-// Runs a shell command in `dir`; returns its exit status.
+// Runs a bash script in `dir`; returns its exit status. The script goes through a file, so `$!`,
+// `$?` and quotes reach bash untouched by the /bin/sh that std::system runs.
 int shell(const fs::path& dir, const std::string& command) {
-  const std::string line = "cd '" + dir.string() + "' && export OMP_NUM_THREADS=1 && " + command;
-  const int status = std::system(("bash -c \"" + line + "\"").c_str());
+  static int n = 0;
+  const auto script = dir / ("step" + std::to_string(n++) + ".sh");
+  std::ofstream(script) << "cd '" << dir.string() << "'\nexport OMP_NUM_THREADS=1\n" << command << "\n";
+  const int status = std::system(("bash '" + script.string() + "'").c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -104,7 +107,7 @@ TEST_CASE("two ranks of batch 32 train as one rank of batch 64") {
   Dir dir;
   // SGD without dropout: the only difference is the order of summation in the mean gradient (each
   // rank's mean of 32, averaged, against one mean of 64), a few float32 ulps per step.
-  const auto cfg = "run_name: eq\nseed: 5\nmax_duration: 8ba\nsave_folder: {run_name}-{world_size}\n"
+  const auto cfg = "run_name: eq\nseed: 5\nmax_duration: 8ba\nsave_folder: \"{run_name}-{world_size}\"\n"
                    "save_interval: 8ba\nmodel:\n  mlp: {hidden: [32], dropout: 0.0}\n"
                    "train_loader:\n  synthetic: {num_samples: 512, batch_size: 32, shuffle: true}\n"
                    "optimizers:\n  sgd: {lr: 0.1}\n";
@@ -178,11 +181,11 @@ TEST_CASE("a rank stopped by SIGSTOP ends the others within dist_timeout, naming
   const int status = shell(
       dir.path, "export " + env + "; RANK=0 LOCAL_RANK=0 timeout 60 " + tempo_cli() +
                     " train h.yaml max_duration=1000000ba save_interval=1000000ba > r0.log 2>&1 & p0=$!; "
-                    "RANK=1 LOCAL_RANK=1 timeout 60 " + tempo_cli() +
+                    "RANK=1 LOCAL_RANK=1 " + tempo_cli() +  // no `timeout`: $p1 must be tempo itself, to stop it
                     " train h.yaml max_duration=1000000ba save_interval=1000000ba > r1.log 2>&1 & p1=$!; "
-                    "sleep 4; kill -STOP $p1; t=$(date +%s.%N); wait $p0; s=$?; "
-                    "echo $(echo \"$(date +%s.%N) - $t\" | bc) > waited; kill -KILL $p1; exit $s");
-  const double waited = std::stod(read(dir.path / "waited"));
+                    "sleep 4; kill -STOP $p1; t=$(date +%s%N); wait $p0; s=$?; "
+                    "echo $(( ($(date +%s%N) - t) / 1000000 )) > waited; kill -KILL $p1; exit $s");
+  const double waited = std::stod("0" + read(dir.path / "waited")) / 1000.0;  // milliseconds
   const auto log = read(dir.path / "r0.log");
   CHECK(status != 0);
   CHECK(status != 124);  // not ended by the outer timeout
