@@ -285,7 +285,10 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     return 1;
   }
   const auto& state = trainer->state();
+  // With several ranks rank 0 reports for all (it wrote the checkpoints; the metrics are reduced).
+  const bool report = state.rank == 0;
   if (const int signal_number = trainer->stopped_by_signal()) {
+    if (!report) return 128 + signal_number;
     const auto& saver = trainer->checkpoint_saver();
     const auto saved = saver ? saver->checkpoint_of_batch(state.timestamp.batch()) : std::string();
     err << "tempo: stopped by " << signal_name(signal_number) << " after batch " << state.timestamp.batch() << "; "
@@ -294,10 +297,11 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
         << "\n";
     return 128 + signal_number;
   }
+  if (!report) return 0;
   out << "finished at " << position(state.timestamp) << "\n";
   // The last batch's loss and training metrics, then each evaluator's metrics; a metric that saw no
   // batch in this process (nothing trained or evaluated) is left out.
-  if (state.loss.defined()) out << "train loss " << state.loss.item<double>() << "\n";
+  if (state.loss.defined()) out << "train loss " << state.loss.item<double>() << (state.world_size > 1 ? " (rank 0's)" : "") << "\n";
   for (const auto& [name, metric] : state.train_metrics) {
     if (metric->update_count() > 0) out << "train " << name << " " << metric->compute() << "\n";
   }

@@ -388,6 +388,7 @@ const Description<ConsoleLoggerOptions>& console_logger_description() {
   static const Description<O> d({
       field("log_interval", &O::log_interval, "How often to print the metrics (ba or ep)"),
       field("stream", &O::stream, "stderr or stdout", stream_name()),
+      field("rank_zero_only", &O::rank_zero_only, "With several ranks, print on rank 0 only"),
   });
   return d;
 }

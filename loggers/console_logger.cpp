@@ -50,7 +50,7 @@ void ConsoleLogger::log_hyperparameters(const Hyperparameters& hyperparameters) 
 }
 
 void ConsoleLogger::print_hyperparameters() {
-  if (hyperparameters_printed_) return;
+  if (hyperparameters_printed_ || !active_) return;
   hyperparameters_printed_ = true;
   output_.write(format_hyperparameters(hyperparameters_));
 }
@@ -72,6 +72,10 @@ std::string ConsoleLogger::train_progress(const State& state) const {
 }
 
 void ConsoleLogger::print(const std::string& progress, const std::string& prefix) {
+  if (!active_) {
+    logged_metrics_.clear();
+    return;
+  }
   std::string out = progress + (logged_metrics_.empty() ? "" : ":");
   for (const auto& [name, value] : logged_metrics_) {
     out += fmt::format("\n\t {}{}: {}", prefix, name, format_metric_value(value));
@@ -79,6 +83,8 @@ void ConsoleLogger::print(const std::string& progress, const std::string& prefix
   output_.write(out + "\n");
   logged_metrics_.clear();
 }
+
+void ConsoleLogger::on_event(Event, State& state, Logger&) { active_ = !options_.rank_zero_only() || state.rank == 0; }
 
 void ConsoleLogger::on_fit_start(State&, Logger&) { print_hyperparameters(); }
 

@@ -8,7 +8,8 @@
 //   [Eval batch=20/20] Eval on eval data:
 //   	 Eval metrics/eval/Accuracy: 0.8412
 // Hyperparameters are printed once, as a "Config:" block, at FIT_START or the start of a
-// standalone evaluation. Every rank prints. Lines go to stderr (the default) or stdout, flushed.
+// standalone evaluation. With several ranks only rank 0 prints (rank_zero_only, the default: the
+// metrics it prints are already reduced over ranks). Lines go to stderr (the default) or stdout, flushed.
 // Throws ConfigError when log_interval is not in ep or ba or not positive, or for a bad stream.
 #pragma once
 
@@ -30,6 +31,8 @@ struct ConsoleLoggerOptions {
   TORCH_ARG(std::string, stream) = "stderr";
   // C++ only: write to this stream instead (it must outlive the logger).
   TORCH_ARG(OutputStream, output) = nullptr;
+  // Print on rank 0 only; false: every rank prints.
+  TORCH_ARG(bool, rank_zero_only) = true;
 };
 
 class ConsoleLogger : public LoggerDestination {
@@ -42,6 +45,7 @@ class ConsoleLogger : public LoggerDestination {
   const ConsoleLoggerOptions& options() const { return options_; }
 
  protected:
+  void on_event(Event event, State& state, Logger& logger) override;
   void on_fit_start(State& state, Logger& logger) override;
   void on_batch_end(State& state, Logger& logger) override;
   void on_epoch_end(State& state, Logger& logger) override;
@@ -57,6 +61,7 @@ class ConsoleLogger : public LoggerDestination {
   std::string train_progress(const State& state) const;
 
   ConsoleLoggerOptions options_;
+  bool active_ = true;  // false on ranks other than 0 with rank_zero_only
   ConsoleOutput output_;
   int64_t last_logged_batch_ = 0;
   int64_t eval_batches_ = 0;

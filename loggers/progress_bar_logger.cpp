@@ -178,7 +178,7 @@ void ProgressBarLogger::close(std::optional<Drawn>& d) {
   d.reset();
 }
 
-void ProgressBarLogger::on_event(Event, State& state, Logger&) { active_ = state.rank == 0; }
+void ProgressBarLogger::on_event(Event, State& state, Logger&) { active_ = state.local_rank == 0; }
 
 void ProgressBarLogger::on_fit_start(State& state, Logger&) {
   if (!active_) return;

@@ -5,7 +5,7 @@
 // epoch); in ba/sp/tok one bar for the whole run in that unit. Evaluation bars count the
 // evaluator's batches (their total is not known to callbacks, so they show a count and a rate)
 // and end with its metrics. Hyperparameters are printed once, as a "Config:" block, at FIT_START
-// (or at the start of a standalone evaluation). Only rank 0 draws.
+// (or at the start of a standalone evaluation). Only local rank 0 draws (one bar a machine).
 //
 // On a terminal (isatty, or force_terminal: true) the current bar is redrawn in place with '\r'
 // and "ESC[K", at most every refresh_interval_s, and a finished bar stays on its line. Elsewhere
@@ -107,7 +107,7 @@ class ProgressBarLogger : public LoggerDestination {
 
   ProgressBarLoggerOptions options_;
   ConsoleOutput output_;
-  bool active_ = true;          // rank 0 only
+  bool active_ = true;          // local rank 0 only (one bar a machine)
   bool line_open_ = false;      // a terminal line was drawn and not yet ended
   Hyperparameters hyperparameters_;
   bool hyperparameters_printed_ = false;

@@ -21,5 +21,5 @@ if [ "${TEMPO_ALSO_DEBIAN:-0}" = 1 ] && [ "$torch" != debian ]; then
   TEMPO_TORCH=debian TEMPO_TARGETS="tempo_tests tempo_cli" scripts/build.sh -DTEMPO_BUILD_EXAMPLES=OFF \
     -DTEMPO_BUILD_BENCHMARKS=OFF -DTEMPO_PYTHON="$PWD/${TEMPO_VENV:-.venv}/bin/python"
   (cd build-debian && TEMPO_REQUIRE_PYTHON=1 ctest --output-on-failure -j "${TEMPO_JOBS:-$(nproc)}" \
-    -E 'consumer|example|sanitized|fuzz|^time$|^util$')
+    -E 'consumer|example|sanitized|fuzz|^time$|^util$|^distributed$')
 fi
