@@ -45,7 +45,10 @@ void Trainer::eval_loop(Evaluator& evaluator) {
     std::optional<BatchPrefetcher> prefetcher;
     if (prefetch_pays(loader)) prefetcher.emplace(loader);
     for (int64_t k = 0; k < num_batches; ++k) {
-      // A stop signal ends the evaluation at its next batch: a preempted job has seconds.
+      // A stop signal ends the evaluation at its next batch: a preempted job has seconds. With
+      // several ranks they agree on it at each batch (each has as many: the sampler pads), so
+      // a signal that reached one rank ends every rank's evaluation at the same batch.
+      if (state.comm && !stopped_by_signal_) poll_stop_signal();
       if ((interrupted = signal_pending())) break;
       engine_->run_event(Event::EVAL_BATCH_START);
       std::optional<std::pair<int64_t, int64_t>> next;
