@@ -26,7 +26,7 @@ if ! "$venv/bin/python" -c 'import skorch, pytorch_lightning' 2>/dev/null; then
 fi
 scripts/build.sh >/dev/null
 cmake --build "$build" -j "$(nproc)" --target tempo_cli bench_trainer_overhead bench_fashion_mnist_epoch \
-  bench_peers_epoch bench_optimizer_step bench_checkpoint_io bench_resume >/dev/null
+  bench_peers_epoch bench_optimizer_step bench_checkpoint_io bench_resume bench_distributed >/dev/null
 
 if [ $quick = 1 ]; then
   reps=2; chunks=6; mb=100
@@ -42,6 +42,7 @@ runs=(
   "bench_optimizer_step --reps $reps"
   "bench_checkpoint_io --mb $mb --reps $((reps > 3 ? 3 : reps)) --dir $dir"
   "bench_resume --reps $((reps * 3)) --dir $dir"
+  "bench_distributed --reps $reps"
 )
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -82,7 +82,7 @@ DataParallel::DataParallel(std::shared_ptr<Communicator> comm, std::vector<at::T
   for (size_t i = 0; i < names.size() && i < parameters_.size(); ++i) param_names[i] = names[i];
   reducer_ = std::make_unique<c10d::Reducer>(parameters_, std::move(buckets), group,
                                              std::vector<bool>(parameters_.size(), false), cap,
-                                             /*find_unused_parameters=*/false, /*gradient_as_bucket_view=*/false,
+                                             /*find_unused_parameters=*/false, options_.gradient_as_bucket_view(),
                                              std::move(param_names), c10d::kDefaultFirstBucketBytes,
                                              /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
                                              std::vector<int64_t>{});

@@ -37,6 +37,13 @@ struct DataParallelOptions {
   TORCH_ARG(int64_t, bucket_cap_mb) = 25;
   // Rank 0's buffers (BatchNorm's running statistics) to every rank before each step, DDP's default.
   TORCH_ARG(bool, broadcast_buffers) = true;
+  // DDP's gradient_as_bucket_view: each parameter's .grad becomes a view into its bucket, so the
+  // Reducer neither copies gradients into the buckets nor back (measured on a 24M-parameter MLP:
+  // those copies are ~12% of a 2-rank step here; benchmarks/bench_distributed.cpp). It pays only
+  // while the gradients stay those views: zero them in place (state/torch_compat.h's
+  // zero_grad_in_place), not by setting them to None. A fused optimizer keeps gradients in its own
+  // flat buffer, so the Trainer turns this on only when no optimizer is fused.
+  TORCH_ARG(bool, gradient_as_bucket_view) = false;
 };
 
 class DataParallel {

@@ -7,6 +7,9 @@
 //                           (c10::guts::to_string, gone in 2.x), 2.x by the address itself.
 //   zero_grad_in_place(o)   zeroes every gradient of o where it is: 1.13's zero_grad() does that,
 //                           2.x's zero_grad(set_to_none = true) frees them unless told not to.
+//                           Gradients that are views (DDP's gradient_as_bucket_view makes them
+//                           views of its buckets) are zeroed as Python's zero_grad does, since
+//                           LibTorch's detach_() refuses views.
 #pragma once
 
 #include <torch/optim/optimizer.h>
@@ -39,6 +42,25 @@ Key optimizer_state_key(const at::Tensor& param) {
 
 template <typename Optimizer = torch::optim::Optimizer>
 void zero_grad_in_place(Optimizer& optimizer) {
+  bool views = false;
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) views = views || (p.grad().defined() && p.grad().is_view());
+  }
+  if (views) {
+    for (auto& group : optimizer.param_groups()) {
+      for (auto& p : group.params()) {
+        auto& grad = p.mutable_grad();
+        if (!grad.defined()) continue;
+        if (grad.grad_fn()) {
+          grad.detach_();
+        } else if (grad.requires_grad()) {
+          grad.requires_grad_(false);
+        }
+        grad.zero_();
+      }
+    }
+    return;
+  }
   if constexpr (std::is_invocable_v<decltype(&Optimizer::zero_grad), Optimizer&, bool>) {
     optimizer.zero_grad(/*set_to_none=*/false);
   } else {
