@@ -41,8 +41,8 @@ struct DataParallelOptions {
   // Reducer neither copies gradients into the buckets nor back (measured on a 24M-parameter MLP:
   // those copies are ~12% of a 2-rank step here; benchmarks/bench_distributed.cpp). It pays only
   // while the gradients stay those views: zero them in place (state/torch_compat.h's
-  // zero_grad_in_place), not by setting them to None. A fused optimizer keeps gradients in its own
-  // flat buffer, so the Trainer turns this on only when no optimizer is fused.
+  // zero_grad_in_place), not by setting them to None; tempo's fused optimizers read them in place.
+  // The Trainer turns it on.
   TORCH_ARG(bool, gradient_as_bucket_view) = false;
 };
 

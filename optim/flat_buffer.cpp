@@ -121,10 +121,10 @@ float* FlatBuffers::data(size_t k, size_t index) const {
   return buffers_[k].data_ptr<float>() + segments_[index].offset;
 }
 
-bool FlatBuffers::adopt_grad(size_t index, const at::Tensor& param) {
+float* FlatBuffers::adopt_grad(size_t index, const at::Tensor& param) {
   auto& grad = param.mutable_grad();
-  if (!grad.defined()) return false;
-  if (is_view(kGrads, index, grad)) return true;
+  if (!grad.defined()) return nullptr;
+  if (is_view(kGrads, index, grad)) return data(kGrads, index);
   if (grad.is_sparse()) {
     throw Error("fused optimizer: sparse gradients are not supported; use the plain optimizer (fused: false)");
   }
@@ -132,12 +132,15 @@ bool FlatBuffers::adopt_grad(size_t index, const at::Tensor& param) {
     throw Error(fmt::format("fused optimizer: a gradient of shape {} for a parameter of shape {}", c10::str(grad.sizes()),
                             c10::str(c10::IntArrayRef(segments_[index].sizes))));
   }
+  if (grad.is_view() && grad.is_contiguous() && grad.scalar_type() == at::kFloat && grad.device().is_cpu()) {
+    return grad.data_ptr<float>();  // a DDP bucket's view, already where the Reducer averaged it
+  }
   torch::NoGradGuard no_grad;
   auto own = view(kGrads, index);
   own.copy_(grad);
   grad = own;
   ++copies_;
-  return true;
+  return data(kGrads, index);
 }
 
 void FlatBuffers::adopt(size_t k, size_t index, at::Tensor& state) {

@@ -8,7 +8,8 @@
 // the state dicts see the same tensors as before. What points into the buffers is plain tensors
 // over their storage (not autograd views, which zero_grad's detach_() refuses).
 //
-// Gradients and state are adopted lazily, at each step, because other code may replace them:
+// Gradients and state are adopted lazily, at each step, because other code may replace them
+// (except gradients that are views of another buffer, DDP's buckets: those are read in place):
 //   - a gradient that is not this buffer's tensor (the first backward creates one; a user, a
 //     gradient clipper or a loss scaler may assign another) is copied in and the parameter's grad
 //     becomes the buffer's tensor, so later backward passes accumulate into the buffer in place
@@ -48,10 +49,13 @@ class FlatBuffers {
   // over at the next adopt_grad / adopt (their old tensors stay valid until then).
   void build(const std::vector<torch::optim::OptimizerParamGroup>& groups);
 
-  // The gradient of the parameter at `index` (its position across the groups, in order): false
-  // when it has none; else it is, after this call, the buffer's tensor. Throws Error for a sparse
-  // gradient or one whose shape is not the parameter's.
-  bool adopt_grad(size_t index, const at::Tensor& param);
+  // Where the step reads the gradient of the parameter at `index` (its position across the
+  // groups, in order): null when it has none. A gradient that is an autograd view of other memory,
+  // dense, contiguous float32 on the CPU (DDP's gradient_as_bucket_view makes each gradient a view
+  // of the Reducer's bucket) is read where it is: copying it would undo what the views save.
+  // Any other becomes, after this call, the buffer's tensor. Throws Error for a sparse gradient
+  // or one whose shape is not the parameter's.
+  float* adopt_grad(size_t index, const at::Tensor& param);
   // Makes `state` the buffer's tensor for this parameter, copying its values in when it is
   // another tensor and zeroing it when it is undefined. Throws Error when its size differs.
   void adopt(size_t buffer, size_t index, at::Tensor& state);

@@ -40,7 +40,8 @@ at::Tensor adam_step(optim::Optimizer& self, FlatBuffers& flat, bool decoupled,
     const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
     for (auto& p : group.params()) {
       const size_t i = index++;
-      if (!flat.adopt_grad(i, p)) continue;
+      float* grad = flat.adopt_grad(i, p);
+      if (grad == nullptr) continue;
       const auto key = tempo::optimizer_state_key(p);
       auto it = self.state().find(key);
       if (it == self.state().end()) {
@@ -58,7 +59,7 @@ at::Tensor adam_step(optim::Optimizer& self, FlatBuffers& flat, bool decoupled,
       const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(st.step()));
       fused::AdamRange r;
       r.param = flat.data(FlatBuffers::kParams, i);
-      r.grad = flat.data(FlatBuffers::kGrads, i);
+      r.grad = grad;
       r.exp_avg = flat.data(kExpAvg, i);
       r.exp_avg_sq = flat.data(kExpAvgSq, i);
       r.max_exp_avg_sq = o.amsgrad() ? flat.data(kMaxExpAvgSq, i) : nullptr;

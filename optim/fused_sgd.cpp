@@ -37,10 +37,11 @@ at::Tensor FusedSGD::step(LossClosure closure) {
     const auto& o = static_cast<const optim::SGDOptions&>(group.options());
     for (auto& p : group.params()) {
       const size_t i = index++;
-      if (!flat_.adopt_grad(i, p)) continue;
+      float* grad = flat_.adopt_grad(i, p);
+      if (grad == nullptr) continue;
       fused::SgdRange r;
       r.param = flat_.data(FlatBuffers::kParams, i);
-      r.grad = flat_.data(FlatBuffers::kGrads, i);
+      r.grad = grad;
       r.weight_decay = static_cast<float>(o.weight_decay());
       r.neg_lr = static_cast<float>(-1 * o.lr());
       // As LibTorch: a state (holding the buffer) only with momentum.

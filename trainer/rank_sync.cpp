@@ -165,12 +165,8 @@ std::unique_ptr<DataParallel> make_data_parallel(State& state) {
   if (!several(state)) return nullptr;
   // A fused optimizer moves the parameters into its flat buffer at its first step; done later, the
   // Reducer's gradient hooks stop firing (measured: only the first step's gradients were averaged).
-  bool any_fused = false;
   for (auto& optimizer : state.optimizers) {
-    if (auto* fused = dynamic_cast<FusedOptimizer*>(optimizer.get())) {
-      fused->prepare();
-      any_fused = true;
-    }
+    if (auto* fused = dynamic_cast<FusedOptimizer*>(optimizer.get())) fused->prepare();
   }
   std::vector<at::Tensor> parameters;
   std::vector<std::string> names;
@@ -179,10 +175,10 @@ std::unique_ptr<DataParallel> make_data_parallel(State& state) {
     names.push_back(item.key());
     parameters.push_back(item.value());
   }
-  // Gradients as bucket views save the Reducer's copies where they stay views: the trainer zeroes
-  // them in place, but a fused optimizer moves them into its own flat buffer.
+  // Gradients as bucket views save the Reducer's copies into its buckets and back: the trainer
+  // zeroes them in place and the fused optimizers read them where they are.
   return std::make_unique<DataParallel>(state.comm, parameters, names, state.model->buffers(),
-                                        DataParallelOptions().gradient_as_bucket_view(!any_fused));
+                                        DataParallelOptions().gradient_as_bucket_view(true));
 }
 
 void warn_of_missing_rng(const State& state, const CheckpointLoadResult& result, const std::string& path) {

@@ -9,9 +9,13 @@
 #include <thread>
 
 #include "ranks.h"
+#include "tempo/distributed/data_parallel.h"
 #include "tempo/distributed/dist.h"
 #include "tempo/distributed/launch_env.h"
 #include "tempo/errors/error.h"
+#include "tempo/optim/flat_buffer.h"
+#include "tempo/optim/fused_sgd.h"
+#include "tempo/state/torch_compat.h"
 
 using namespace tempo::testing;
 namespace fs = std::filesystem;
@@ -125,6 +129,36 @@ TEST_CASE("one rank of two, for the helpers' case below" * doctest::skip()) {
   if (rank == 1) dist::set_trigger();
   CHECK(dist::check_trigger());
   CHECK(!dist::check_trigger());
+
+  {
+    // DDP with gradients as bucket views (the Trainer's way) and a fused optimizer: the gradients
+    // are averaged, and the optimizer reads them in the buckets, copying none into its own buffer.
+    torch::manual_seed(0);  // the same start on both ranks
+    auto fused_weight = torch::randn({64, 8}).requires_grad_();
+    auto plain_weight = fused_weight.detach().clone().requires_grad_();
+    tempo::FusedSGD fused({fused_weight}, torch::optim::SGDOptions(0.1));
+    torch::optim::SGD plain({plain_weight}, torch::optim::SGDOptions(0.1));
+    REQUIRE(fused.prepare());  // before the Reducer, as the Trainer does
+    const auto options = tempo::DataParallelOptions().gradient_as_bucket_view(true);
+    tempo::DataParallel fused_ddp(dist::communicator(), {fused_weight}, {"w"}, {}, options);
+    tempo::DataParallel plain_ddp(dist::communicator(), {plain_weight}, {"w"}, {}, options);
+    const auto input = torch::full({4, 64}, static_cast<float>(rank + 1));  // different data per rank
+    for (int step = 0; step < 3; ++step) {
+      const std::vector<torch::optim::Optimizer*> optimizers{&fused, &plain};
+      for (auto* optimizer : optimizers) {
+        const bool is_fused = optimizer == optimizers[0];
+        tempo::zero_grad_in_place(*optimizer);
+        (is_fused ? fused_ddp : plain_ddp).arm(true);
+        input.matmul(is_fused ? fused_weight : plain_weight).square().sum().backward();
+        optimizer->step();
+      }
+    }
+    CHECK(fused_weight.grad().is_view());  // a bucket's
+    CHECK(fused.flat().copies() == 0);
+    CHECK(torch::allclose(fused_weight, plain_weight));
+    const auto both = dist::all_gather(fused_weight.detach());
+    CHECK(torch::equal(both[0], both[1]));  // averaged: the ranks stay together
+  }
 
   dist::print("printed once");
   dist::print("printed by each node's first rank", true);
