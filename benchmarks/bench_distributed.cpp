@@ -234,22 +234,16 @@ int step_child(const ChildArgs& a) {
   const auto y = torch::randint(0, 10, {kGlobalBatch / 2}, torch::kLong);
 
   // The Trainer's order for one step of one microbatch (trainer.cpp train_batch / train_microbatch).
-  const auto step = [&](bool sync) {
-    tempo::zero_grad_in_place(optimizer);
-    ddp.before_forward();
-    auto loss = torch::nn::functional::cross_entropy(model->forward(x), y);
-    ddp.arm(sync);
+  const auto ddp_step = [&](torch::optim::Optimizer& opt, tempo::DataParallel& dp, tempo::Mlp& net, bool sync) {
+    tempo::zero_grad_in_place(opt);
+    dp.before_forward();
+    auto loss = torch::nn::functional::cross_entropy(net.forward(x), y);
+    dp.arm(sync);
     loss.backward();
-    optimizer.step();
+    opt.step();
   };
-  const auto view_step = [&] {
-    tempo::zero_grad_in_place(view_optimizer);
-    view_ddp.before_forward();
-    auto loss = torch::nn::functional::cross_entropy(view_model->forward(x), y);
-    view_ddp.arm(true);
-    loss.backward();
-    view_optimizer.step();
-  };
+  const auto step = [&](bool sync) { ddp_step(optimizer, ddp, *model, sync); };
+  const auto view_step = [&] { ddp_step(view_optimizer, view_ddp, *view_model, true); };
   const auto bucket_bytes = rebuilt_bucket_bytes(parameters);
   std::vector<at::Tensor> buckets;
   int64_t total_bytes = 0;
