@@ -26,7 +26,10 @@ if ! "$venv/bin/python" -c 'import skorch, pytorch_lightning' 2>/dev/null; then
 fi
 scripts/build.sh >/dev/null
 cmake --build "$build" -j "$(nproc)" --target tempo_cli bench_trainer_overhead bench_fashion_mnist_epoch \
-  bench_peers_epoch bench_optimizer_step bench_checkpoint_io bench_resume bench_distributed >/dev/null
+  bench_peers_epoch bench_optimizer_step bench_checkpoint_io bench_resume bench_distributed bench_object_store >/dev/null
+# bench_object_store's S3 server, pinned, where scripts/test.sh installs it for the tests.
+[ -x "$build/s3rver/node_modules/.bin/s3rver" ] ||
+  npm install --silent --no-audit --no-fund --prefix "$build/s3rver" s3rver@3.7.1
 
 if [ $quick = 1 ]; then
   reps=2; chunks=6; mb=100
@@ -43,6 +46,7 @@ runs=(
   "bench_checkpoint_io --mb $mb --reps $((reps > 3 ? 3 : reps)) --dir $dir"
   "bench_resume --reps $((reps * 3)) --dir $dir"
   "bench_distributed --reps $reps"
+  "bench_object_store --mb $mb --reps $((reps > 3 ? 3 : reps)) --dir $dir"
 )
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -53,20 +54,18 @@ bool writer_may_be_alive(int64_t pid) {
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
-}  // namespace
-
-std::string remote_path_problem(const std::string& path) {
-  // RFC 3986's scheme: a letter, then letters, digits, '+', '-' or '.', then "://".
-  const auto colon = path.find("://");
-  if (colon == std::string::npos || colon == 0 || !std::isalpha(static_cast<unsigned char>(path[0]))) return "";
-  for (size_t i = 1; i < colon; ++i) {
-    const auto c = static_cast<unsigned char>(path[i]);
-    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return "";
-  }
-  return fmt::format("expected a local path (a folder or file on this machine; object stores such as s3://, oci://, "
-                     "gs:// and file:// URIs are not supported yet), got \"{}\"",
-                     path);
+// Newest first (modification time; among equals, the one a latest link names, then the higher batch).
+void sort_newest_first(std::vector<CheckpointFolder::Entry>& found) {
+  using Entry = CheckpointFolder::Entry;
+  std::stable_sort(found.begin(), found.end(), [](const Entry& a, const Entry& b) {
+    if (a.time != b.time) return a.time > b.time;
+    if (a.linked != b.linked) return a.linked;
+    if (a.batch != b.batch) return a.batch > b.batch;
+    return a.path > b.path;
+  });
 }
+
+}  // namespace
 
 CheckpointFolder::CheckpointFolder(std::string folder, std::string filename, std::string latest_filename)
     : folder_(folder, "save_folder"),
@@ -221,12 +220,38 @@ std::vector<CheckpointFolder::Entry> CheckpointFolder::list(const State& state, 
   for (auto& entry : found) {
     entry.linked = std::find(linked.begin(), linked.end(), entry.path) != linked.end();
   }
-  std::stable_sort(found.begin(), found.end(), [](const Entry& a, const Entry& b) {
-    if (a.time != b.time) return a.time > b.time;
-    if (a.linked != b.linked) return a.linked;
-    if (a.batch != b.batch) return a.batch > b.batch;
-    return a.path > b.path;
-  });
+  sort_newest_first(found);
+  return found;
+}
+
+std::vector<CheckpointFolder::Entry> CheckpointFolder::match(const State& state, const std::vector<ObjectInfo>& objects,
+                                                             const std::string& latest_target) const {
+  const auto root = this->root(state);
+  const std::string prefix = root == "." ? "" : root + "/";
+  std::vector<Entry> found;
+  const auto now = fs::file_time_type::clock::now();
+  const auto system_now = std::chrono::system_clock::now();
+  for (const auto& object : objects) {
+    if (object.key.compare(0, prefix.size(), prefix) != 0) continue;
+    const auto relative = object.key.substr(prefix.size());
+    if (is_temporary_name(fs::path(relative).filename().string())) continue;
+    const auto values = below_root_->parse(relative, state);
+    if (!values) continue;
+    // Seconds since the epoch, carried over to the file clock (file_clock::from_sys is C++20).
+    const auto time = now + std::chrono::duration_cast<fs::file_time_type::duration>(
+                                std::chrono::system_clock::time_point(std::chrono::seconds(object.last_modified)) -
+                                system_now);
+    Entry entry{object.key, time, std::nullopt, object.key == latest_target};
+    const auto batch = values->find("batch");
+    if (batch != values->end()) {
+      try {
+        entry.batch = std::stoll(batch->second);
+      } catch (const std::exception&) {
+      }
+    }
+    found.push_back(std::move(entry));
+  }
+  sort_newest_first(found);
   return found;
 }
 

@@ -25,16 +25,11 @@
 
 #include "tempo/callbacks/name_format.h"
 #include "tempo/serialization/env.h"
+#include "tempo/storage/object_store.h"
 
 namespace tempo {
 
 class State;
-
-// The problem with `path` as a local save_folder or load_path, "" when there is none: a URI
-// ("s3://bucket/ck", "file:///tmp/ck", any scheme://) names an object store, which tempo does not
-// support yet (Composer uploads to s3://, oci://, gs://); written as a folder it would silently
-// become a local folder named "s3:". The text reads "expected ..., got ..." for config errors.
-std::string remote_path_problem(const std::string& path);
 
 class CheckpointFolder {
  public:
@@ -66,6 +61,11 @@ class CheckpointFolder {
   // matches folder/filename, newest first (modification time; among equals, the one a latest link
   // names, then the higher batch). Skips temporaries, links and `exclude` (a path as returned).
   std::vector<Entry> list(const State& state, const std::string& exclude = "") const;
+
+  // The same for a store's objects (keys as local paths, the store's listing below root()):
+  // `latest_target` is the key the remote latest names ("" for none), first among equally new.
+  std::vector<Entry> match(const State& state, const std::vector<ObjectInfo>& objects,
+                           const std::string& latest_target) const;
 
   // Makes `link` (a latest_path()) point at the durable checkpoint `path`, by a relative symlink
   // replaced atomically. Throws CheckpointError.

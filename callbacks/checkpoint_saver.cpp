@@ -55,6 +55,8 @@
 #include <thread>
 #include <utility>
 
+#include "tempo/callbacks/checkpoint_background_save.h"
+#include "tempo/callbacks/checkpoint_uploader.h"
 #include "tempo/callbacks/logger.h"
 #include "tempo/errors/error.h"
 #include "tempo/serialization/atomic_file.h"
@@ -70,20 +72,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Creates the folder `path` goes into.
-void make_parent(const std::string& path, Env& env) {
-  const auto parent = fs::path(path).parent_path();
-  std::error_code error;
-  env.create_directories(parent.string(), error);
-  if (error) {
-    throw CheckpointError(fmt::format("cannot write checkpoint '{}': cannot create its folder '{}': {}", path,
-                                      parent.string(), error.message()));
-  }
-}
-
 // Takes off the front of `saved` (oldest first) what rotation drops, never `newest`; returns it.
-// Keep 0 (Composer: remove each checkpoint once uploaded) has no upload to wait for yet, so it
-// keeps what 1 keeps: the newest, until a newer one is durable.
+// Keep 0 keeps what 1 keeps here: without a store a run must keep something to resume from, and
+// with one the uploader removes each local copy once it is uploaded.
 std::vector<std::string> drop_oldest(std::vector<std::string>& saved, const std::string& newest, int64_t keep) {
   std::vector<std::string> dropped;
   if (keep < 0) return dropped;
@@ -94,6 +85,14 @@ std::vector<std::string> drop_oldest(std::vector<std::string>& saved, const std:
     if (oldest != newest) dropped.push_back(std::move(oldest));
   }
   return dropped;
+}
+
+// Composer's rule: a URI save_folder's path part is the local folder checkpoints are written to
+// before they are uploaded ("." when it has none), and each file's key is its local path.
+std::string local_folder(const std::string& folder) {
+  if (!is_object_uri(folder)) return folder;
+  const auto key = parse_object_uri(folder, "save_folder").key;
+  return key.empty() ? "." : key;
 }
 
 void warn_not_saved(Env& env, int64_t batch, bool written, const char* what) {
@@ -127,98 +126,20 @@ std::string durable_barrier(int64_t batch) {
 
 }  // namespace
 
-// One background save: everything the writer thread needs is copied in here before it starts, and
-// the training thread reads the outcome only after joining it, so the two share nothing else.
-struct CheckpointSaver::BackgroundSave {
-  c10::IValue tree;   // the snapshot: staging memory, not the live state
-  Env* env = nullptr;  // the run's, for every file call
-  // The saver's snapshot, when take() left the parameters and optimizer state to copy here; the
-  // training thread waits on `copied` (through State::checkpoint_copy) before its next step.
-  CheckpointSnapshot* copy_later = nullptr;
-  std::promise<void> copied;
-  int64_t batch = 0;
-  std::string path;   // the checkpoint; empty: only the best checkpoint is written
-  std::string link;   // the latest link; empty: none
-  std::vector<std::string> saved_after;  // the saver's list once the save and its rotation are done
-  std::vector<std::string> drop;         // what that rotation deletes
-  std::string best;                      // the best checkpoint to make; empty: none
-  int64_t last_saved_before = -1;
-  bool ignore_errors = false;
-
-  bool written = false;
-  bool linked = false;
-  std::exception_ptr save_error;
-  bool save_error_ignorable = false;  // a CheckpointError, which ignore_errors turns into a warning
-  std::exception_ptr best_error;
-  std::atomic<bool> done{false};
-  std::thread thread;
-
-  // The deferred copy, then the steps of a synchronous save and keep_best, in their order, with
-  // their error handling.
-  void run() noexcept {
-    if (copy_later != nullptr) {
-      std::vector<std::string> changed;
-      try {
-        changed = copy_later->copy_later();
-      } catch (...) {
-        save_error = std::current_exception();
-      }
-      copied.set_value();
-      if (!changed.empty()) {
-        // A bug in the program, not a disk problem: ignore_errors does not apply.
-        save_error = std::make_exception_ptr(Error(fmt::format(
-            "save_async: '{}'{} changed in place while the checkpoint of batch {} was copied from it, so that "
-            "checkpoint was not written; code that changes parameters or optimizer state in place outside the "
-            "optimizer step (a callback, say) must call state.checkpoint_copy.wait() first",
-            changed.front(), changed.size() > 1 ? fmt::format(" (and {} more tensors)", changed.size() - 1) : "",
-            batch)));
-      }
-      if (save_error) {
-        done.store(true, std::memory_order_release);
-        return;
-      }
-    }
-
-    if (!path.empty()) {
-      try {
-        make_parent(path, *env);
-        write_checkpoint(tree, path, {}, *env);  // on failure the temporary is removed; nothing else changed
-        written = true;
-        if (!link.empty()) CheckpointFolder::point_latest(path, link, *env);
-        linked = true;
-        for (const auto& old : drop) env->unlink(old.c_str());  // already gone is fine: the goal is that it is not there
-      } catch (const CheckpointError&) {
-        save_error = std::current_exception();
-        save_error_ignorable = true;
-      } catch (...) {
-        save_error = std::current_exception();
-      }
-    }
-    if (!best.empty() && (!save_error || (ignore_errors && save_error_ignorable))) {
-      try {
-        make_parent(best, *env);
-        if (written) {
-          atomic_hard_link(path, best, *env);
-        } else {
-          write_checkpoint(tree, best, {}, *env);
-        }
-      } catch (...) {
-        best_error = std::current_exception();
-      }
-    }
-    done.store(true, std::memory_order_release);
-  }
-};
-
 CheckpointSaver::CheckpointSaver(CheckpointSaverOptions options)
     : options_(std::move(options)),
-      folder_(options_.folder(), options_.filename(), options_.latest_filename()),
+      folder_(local_folder(options_.folder()), options_.filename(), options_.latest_filename()),
       should_save_(options_.save_interval().make_scheduler(
           /*include_end_of_training=*/true, /*checkpoint_events=*/true,
           {Event::BATCH_CHECKPOINT, Event::EPOCH_CHECKPOINT, Event::ITERATION_CHECKPOINT})),
       best_filename_(options_.best_filename(), "best_filename") {
-  if (const auto problem = remote_path_problem(options_.folder()); !problem.empty()) {
-    throw ConfigError("save_folder: " + problem);
+  if (is_object_uri(options_.folder())) {
+    remote_ = parse_object_uri(options_.folder(), "save_folder");
+    check_object_store_options(options_.object_store());
+  }
+  if (options_.remote_num_checkpoints_to_keep() < -1) {
+    throw ConfigError(fmt::format("save_remote_num_checkpoints_to_keep is {}: expected -1 (keep all) or a number of "
+                                  "checkpoints", options_.remote_num_checkpoints_to_keep()));
   }
   const auto& interval = options_.save_interval();
   folder_.check_names_differ(options_.overwrite() ||
@@ -254,6 +175,7 @@ void CheckpointSaver::on_event(Event, State& state, Logger&) {
   env_ = state.env;
   // A background save that finished is taken in at the first event after: its error is not held back.
   finish_background(/*block=*/false);
+  report_upload_failures();
 }
 
 void CheckpointSaver::on_fit_start(State& state, Logger&) {
@@ -292,7 +214,9 @@ void CheckpointSaver::claim(State& state) {
   }
   try {
     adopt_folder(state);
+    if (remote_) adopt_remote(state);
   } catch (...) {
+    uploader_.reset();
     lock_.release();
     throw;
   }
@@ -331,6 +255,46 @@ void CheckpointSaver::adopt_folder(State& state) {
         "save_folder or run_name",
         folder_.folder(state), found.front().path));
   }
+}
+
+void CheckpointSaver::adopt_remote(State& state) {
+  auto options = options_.object_store();
+  if (options.env() == nullptr) options.env(state.env);
+  auto store = make_object_store(*remote_, options);  // missing credentials fail here, before training
+  const auto root = folder_.root(state);
+  std::vector<ObjectInfo> objects;
+  try {
+    objects = store->list(root == "." ? "" : root + "/");
+  } catch (const StorageError& e) {
+    throw CheckpointError(fmt::format("save_folder '{}': cannot list the remote folder: {}", options_.folder(),
+                                      e.what()));
+  }
+  const auto found = folder_.match(state, objects, "");
+  if (!options_.overwrite() && state.timestamp.batch() == 0 && !found.empty()) {
+    throw CheckpointError(fmt::format(
+        "save folder '{}' already holds checkpoints named as this run's would be (e.g. {}), from an earlier run; set "
+        "autoresume to continue that run, save_overwrite to replace its checkpoints, or choose another save_folder or "
+        "run_name",
+        options_.folder(), store->uri(found.front().path)));
+  }
+  std::vector<std::string> keys;
+  for (auto entry = found.rbegin(); entry != found.rend(); ++entry) keys.push_back(entry->path);  // oldest first
+  uploader_ = std::make_unique<CheckpointUploader>(std::move(store), options_.remote_num_checkpoints_to_keep(),
+                                                   options_.num_checkpoints_to_keep() == 0, *state.env);
+  uploader_->adopt(keys);
+}
+
+void CheckpointSaver::report_upload_failures() {
+  if (!uploader_) return;
+  for (const auto& failure : uploader_->take_failures()) env_->warn(failure);
+}
+
+std::vector<std::string> CheckpointSaver::finish_uploads() {
+  if (!uploader_) return {};
+  auto failures = uploader_->finish();
+  remote_checkpoints_.clear();
+  for (const auto& key : uploader_->uploaded()) remote_checkpoints_.push_back(uploader_->store().uri(key));
+  return failures;
 }
 
 void CheckpointSaver::on_batch_checkpoint(State& state, Logger& logger) {
@@ -449,11 +413,23 @@ void CheckpointSaver::on_fit_end(State& state, Logger& logger) {
     if (state.comm) state.comm->barrier(durable_barrier(state.timestamp.batch()));
   }
   fit_ended_ = true;
+  // fit() returns only once every checkpoint is in the store, or failed with a clear error.
+  report_upload_failures();
+  const auto failures = finish_uploads();
+  if (failures.empty()) return;
+  const auto message = fmt::format("{} checkpoint upload(s) failed at the end of training (the local copies are kept): {}",
+                                   failures.size(), fmt::join(failures, "; "));
+  if (!options_.ignore_errors()) throw CheckpointError(message);
+  env_->warn(message);
 }
 
 void CheckpointSaver::on_close(State&, Logger&) {
   // After a failed fit() a background save may still be running: nothing outlives fit().
   finish_background(/*block=*/true);
+  if (uploader_) {
+    for (const auto& failure : uploader_->finish()) env_->warn(failure);
+    uploader_.reset();
+  }
   lock_.release();
   claimed_ = false;
 }
@@ -500,6 +476,7 @@ std::string CheckpointSaver::save(const State& state, Logger* logger) {
     last_saved_batch_ = state.timestamp.batch();
     last_saved_path_ = path;
     if (!link.empty()) CheckpointFolder::point_latest(path, link, *state.env);
+    if (uploader_) uploader_->enqueue(path, link);
   } catch (const CheckpointError& e) {
     // Rotation has not run: every older checkpoint is still there, and latest still names one.
     if (!options_.ignore_errors()) throw;
@@ -525,6 +502,7 @@ void CheckpointSaver::start_background(const State& state, bool save, bool best,
   job->env = state.env;
   job->batch = state.timestamp.batch();
   job->ignore_errors = options_.ignore_errors();
+  job->uploader = uploader_.get();
   if (save) std::tie(job->path, job->link) = checked_names(state);
   // Taken before any bookkeeping changes, so that a failure here leaves the saver as it was.
   const auto tree = make_checkpoint_tree(state, options_.weights_only());
@@ -593,7 +571,11 @@ void CheckpointSaver::finish_background(bool block) {
 
 void CheckpointSaver::rotate(const std::string& newest) {
   for (const auto& oldest : drop_oldest(saved_, newest, options_.num_checkpoints_to_keep())) {
-    env_->unlink(oldest.c_str());  // already gone is fine: the goal is that it is not there
+    if (uploader_) {
+      uploader_->enqueue_local_removal(oldest);  // once the store holds it
+    } else {
+      env_->unlink(oldest.c_str());  // already gone is fine: the goal is that it is not there
+    }
   }
 }
 

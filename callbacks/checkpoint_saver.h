@@ -10,6 +10,13 @@
 // checkpoint, one a pending save relies on, or the best checkpoint; a failed save leaves no partial
 // file, `latest` on the previous checkpoint and every older checkpoint in place; at most one
 // background save is in flight, and none outlives fit() (on_close waits) or the saver.
+// A remote folder (a URI: s3://bucket/prefix/{run_name}, file:///folder) is Composer's: each
+// checkpoint is written locally as above, in the folder the URI's path names (relative to the
+// working folder), then uploaded in the background with its remote `latest` (a ".symlink" object
+// naming it), by a CheckpointUploader (callbacks/checkpoint_uploader.h). Training waits for
+// uploads only at FIT_END (and on_close), where fit() fails with a CheckpointError naming each
+// checkpoint that could not be uploaded (ignore_errors: a warning); an upload that fails during
+// training is a warning, its local copy is kept and the next save tries it again.
 // Several ranks (State::comm): rank 0 writes every checkpoint, holding every rank's RNG state
 // (gathered at the save, Composer's replicated layout); the others take part in each save and,
 // for a synchronous one, go past the checkpoint event only once it is durable.
@@ -34,9 +41,12 @@
 #include "tempo/callbacks/metric_monitor.h"
 #include "tempo/callbacks/name_format.h"
 #include "tempo/state/checkpoint_snapshot.h"
+#include "tempo/storage/object_store.h"
 #include "tempo/util/folder_lock.h"
 
 namespace tempo {
+
+class CheckpointUploader;
 
 struct CheckpointSaverOptions {
   TORCH_ARG(std::string, folder) = "{run_name}/checkpoints";
@@ -44,10 +54,9 @@ struct CheckpointSaverOptions {
   // Empty: no latest link.
   TORCH_ARG(std::string, latest_filename) = "latest-rank{rank}.pt";
   TORCH_ARG(Interval, save_interval) = Time(1, TimeUnit::EPOCH);
-  // The newest N checkpoints stay on disk; -1: all. 0 is Composer's "remove each checkpoint after
-  // it has been uploaded": with no remote destination (object stores are not supported yet) there
-  // is nothing to wait for, and a run must keep something to resume from, so 0 keeps what 1 keeps:
-  // each checkpoint is removed once a newer one is durable, and `latest` names the newest.
+  // The newest N checkpoints stay on local disk; -1: all. With a remote folder, 0 removes each
+  // local copy once it is uploaded (Composer's meaning); a copy whose upload failed is kept.
+  // Without one, 0 keeps what 1 keeps: a run must keep something to resume from.
   TORCH_ARG(int64_t, num_checkpoints_to_keep) = -1;
   TORCH_ARG(bool, weights_only) = false;
   TORCH_ARG(bool, overwrite) = false;
@@ -61,6 +70,11 @@ struct CheckpointSaverOptions {
   // Write checkpoints on a background thread from a copy in host memory (checkpoint_saver.cpp says how), at the cost
   // of host memory the size of the checkpoint.
   TORCH_ARG(bool, save_async) = false;
+  // With a remote folder (s3://bucket/prefix, file:///folder): the newest N checkpoints stay in
+  // the store; -1: all. Remote copies are never deleted otherwise.
+  TORCH_ARG(int64_t, remote_num_checkpoints_to_keep) = -1;
+  // How the store is reached (storage/object_store_options.h), with a remote folder.
+  TORCH_ARG(ObjectStoreOptions, object_store) = {};
 };
 
 class CheckpointSaver : public Callback {
@@ -75,8 +89,20 @@ class CheckpointSaver : public Callback {
   // those earlier runs wrote into its folder; rotation removes from the front.
   const std::vector<std::string>& saved_checkpoints() const { return saved_; }
   const CheckpointSaverOptions& options() const { return options_; }
-  // The names of this saver's checkpoints (autoresume reads the same folder through it).
+  // The names of this saver's checkpoints (autoresume reads the same folder through it); with a
+  // remote folder, the local one.
   const CheckpointFolder& checkpoint_folder() const { return folder_; }
+  // The remote folder (scheme and bucket; its key is the local folder's pattern), when save_folder
+  // is a URI.
+  const std::optional<ObjectUri>& remote() const { return remote_; }
+  // The uploader, from claim() to on_close with a remote folder; null otherwise.
+  CheckpointUploader* uploader() const { return uploader_.get(); }
+  // Waits for every upload queued; returns one line per checkpoint that could not be uploaded
+  // (after one more try), or nothing. A no-op without a remote folder.
+  std::vector<std::string> finish_uploads();
+  // With a remote folder: the URIs of the checkpoints the store holds of this run (uploaded and
+  // verified, or found there at FIT_START), oldest first, as of the last FIT_END.
+  const std::vector<std::string>& remote_checkpoints() const { return remote_checkpoints_; }
   // The durable checkpoint this saver holds of batch `batch`, or "" when it holds none (the batch
   // was not saved, its save failed, or it is still being written in the background).
   std::string checkpoint_of_batch(int64_t batch) const;
@@ -175,6 +201,13 @@ class CheckpointSaver : public Callback {
   // pointer, the writer thread only the object, and only until it marks it done.
   std::unique_ptr<BackgroundSave> background_;
   CheckpointSnapshot snapshot_;
+  std::optional<ObjectUri> remote_;
+  std::unique_ptr<CheckpointUploader> uploader_;  // claim() to on_close, rank 0, remote folder only
+  std::vector<std::string> remote_checkpoints_;
+  // Adopts what the remote folder holds of this run (rotation, the overwrite check).
+  void adopt_remote(State& state);
+  // Reports the uploader's failures as warnings.
+  void report_upload_failures();
   // The Env of the state last seen (State::env): rotation, warnings, the destructor's report.
   Env* env_ = &Env::posix();
 };

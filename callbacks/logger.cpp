@@ -22,6 +22,10 @@ void Logger::log_checkpoint_progress(const CheckpointProgress& progress) {
   for (auto& destination : destinations_) destination->log_checkpoint_progress(progress);
 }
 
+void Logger::upload_file(const std::string& remote_file_name, const std::string& file_path) {
+  for (auto& destination : destinations_) destination->upload_file(remote_file_name, file_path);
+}
+
 void Logger::log_hyperparameters(const Hyperparameters& hyperparameters) {
   for (auto& destination : destinations_) destination->log_hyperparameters(hyperparameters);
 }

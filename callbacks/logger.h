@@ -34,6 +34,10 @@ class LoggerDestination : public Callback {
   virtual void log_hyperparameters(const Hyperparameters& hyperparameters) = 0;
   // Only destinations that show progress (the progress bar) care; always on the trainer's thread.
   virtual void log_checkpoint_progress(const CheckpointProgress&) {}
+  // Composer's Logger.upload_file: the file at `file_path`, as it is now, should be stored as
+  // `remote_file_name`. Only destinations that upload (RemoteUploaderDownloader) care; the file
+  // loggers call it after each flush, `tempo train` for config.yaml.
+  virtual void upload_file(const std::string& /*remote_file_name*/, const std::string& /*file_path*/) {}
 };
 
 class Logger {
@@ -49,6 +53,7 @@ class Logger {
   void log_metric_values(const std::string& label, const MetricMap& metrics);
   void log_hyperparameters(const Hyperparameters& hyperparameters);
   void log_checkpoint_progress(const CheckpointProgress& progress);
+  void upload_file(const std::string& remote_file_name, const std::string& file_path);
 
   void set_step(int64_t step) { step_ = step; }
   const std::vector<std::shared_ptr<LoggerDestination>>& destinations() const { return destinations_; }

@@ -1,4 +1,5 @@
 #include "tempo/cli/export.h"
+#include "tempo/cli/remote_input.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -154,7 +155,8 @@ int run_export(const std::vector<std::string>& args, std::ostream& out, std::ost
     return 2;
   }
   try {
-    const auto tensors = model_weights(source, open_weights_file(source));
+    const RemoteInput input(source);  // a URI is downloaded first
+    const auto tensors = model_weights(source, open_weights_file(input.local()));
     uint64_t bytes = 0;
     for (const auto& [name, tensor] : tensors) bytes += static_cast<uint64_t>(tensor.numel()) * tensor.element_size();
     const std::map<std::string, std::string> metadata{

@@ -1,4 +1,5 @@
 #include "tempo/cli/inspect.h"
+#include "tempo/cli/remote_input.h"
 
 #include <fmt/format.h>
 
@@ -279,9 +280,10 @@ std::string plain_or_quoted(const std::string& s) {
   return plain && !s.empty() ? s : json_quote(s);
 }
 
-void print_text(std::ostream& out, const std::string& path, const WeightsFile& file, bool all) {
-  Walk walk(path, size_of_file(path));
-  const auto summary = summarize(path, file, walk);
+// `path` as the user named it (a URI too), `local` the file read.
+void print_text(std::ostream& out, const std::string& path, const std::string& local, const WeightsFile& file, bool all) {
+  Walk walk(path, size_of_file(local));
+  const auto summary = summarize(local, file, walk);
   auto line = [&out](const std::string& label, const std::string& value) {
     out << fmt::format("{:<16}{}\n", label, value);
   };
@@ -312,12 +314,12 @@ void print_text(std::ostream& out, const std::string& path, const WeightsFile& f
   print_tree(out, file.tree, 0, all, walk);
 }
 
-void print_json(std::ostream& out, const std::string& path, const WeightsFile& file) {
-  Walk walk(path, size_of_file(path));
+void print_json(std::ostream& out, const std::string& path, const std::string& local, const WeightsFile& file) {
+  Walk walk(path, size_of_file(local));
   auto document = new_tree_dict();
   document.insert("file", path);
   document.insert("format", file.format);
-  document.insert("summary", summarize(path, file, walk));
+  document.insert("summary", summarize(local, file, walk));
   document.insert("tree", file.tree);
   write_json(out, document, 0, walk);
   out << "\n";
@@ -349,8 +351,9 @@ int run_inspect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   const auto& path = files.front();
   try {
-    const auto file = open_weights_file(path);
-    json ? print_json(out, path, file) : print_text(out, path, file, all);
+    const RemoteInput input(path);  // a URI is downloaded first
+    const auto file = open_weights_file(input.local());
+    json ? print_json(out, path, input.local(), file) : print_text(out, path, input.local(), file, all);
     return 0;
   } catch (const std::exception& e) {
     const auto* c10_error = dynamic_cast<const c10::Error*>(&e);

@@ -268,7 +268,10 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
 
   try {
     const auto saved = save_resolved_config(*cfg, *trainer);
-    if (!saved.empty()) out << "resolved config saved to " << saved << "\n";
+    if (!saved.empty()) {
+      out << "resolved config saved to " << saved << "\n";
+      trainer->logger().upload_file(saved, saved);  // remote_uploader_downloader takes it along
+    }
     // The whole resolved config is long; it is in config.yaml, and --print-config shows it.
     if (verbose) out << cfg->yaml();
     if (!trainer->resumed_from().empty()) {
@@ -310,7 +313,13 @@ int run_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
       if (metric->update_count() > 0) out << label << " " << name << " " << metric->compute() << "\n";
     }
   }
-  for (const auto& path : trainer->saved_checkpoints()) out << "checkpoint: " << path << "\n";
+  const auto& saver = trainer->checkpoint_saver();
+  if (saver && saver->remote()) {
+    // The store holds the run; local copies may be gone (save_num_checkpoints_to_keep 0).
+    for (const auto& uri : saver->remote_checkpoints()) out << "checkpoint: " << uri << "\n";
+  } else {
+    for (const auto& path : trainer->saved_checkpoints()) out << "checkpoint: " << path << "\n";
+  }
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "tempo/loggers/console_logger.h"
 #include "tempo/loggers/file_logger.h"
 #include "tempo/loggers/progress_bar_logger.h"
+#include "tempo/loggers/remote_uploader_downloader.h"
 #include "tempo/loggers/tensorboard_logger.h"
 
 namespace tempo::config {
@@ -30,6 +31,11 @@ void register_builtin_loggers(Registry& r) {
     r.add_logger("tensorboard", [](const Args& a) -> std::shared_ptr<LoggerDestination> {
       return std::make_shared<TensorBoardLogger>(tensorboard_logger_description().read(a.node()));
     }, tensorboard_logger_description().schema());
+  }
+  if (!r.loggers.contains("remote_uploader_downloader")) {
+    r.add_logger("remote_uploader_downloader", [](const Args& a) -> std::shared_ptr<LoggerDestination> {
+      return std::make_shared<RemoteUploaderDownloader>(remote_uploader_downloader_description().read(a.node()));
+    }, remote_uploader_downloader_description().schema());
   }
 }
 

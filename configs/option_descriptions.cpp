@@ -11,6 +11,7 @@
 #include "tempo/callbacks/checkpoint_folder.h"
 #include "tempo/callbacks/name_format.h"
 #include "tempo/errors/error.h"
+#include "tempo/storage/object_store.h"
 #include "tempo/util/utf8.h"
 
 namespace tempo::config {
@@ -32,10 +33,19 @@ std::string name_problem(const std::string& pattern, bool allow_empty, bool rela
   return "";
 }
 
+// The problem with a URI as a save folder or load path, "" when a store can take it.
+std::string uri_problem(const std::string& v) {
+  try {
+    parse_object_uri(v, "URI");
+  } catch (const ConfigError& e) {
+    return std::string(e.what()).substr(5);  // without "URI: ": the field names the key
+  }
+  return "";
+}
+
 Check<std::string> folder_name(bool allow_empty) {
   return [allow_empty](const std::string& v) {
-    const auto remote = remote_path_problem(v);
-    return remote.empty() ? name_problem(v, allow_empty, false) : remote;
+    return is_object_uri(v) ? uri_problem(v) : name_problem(v, allow_empty, false);
   };
 }
 Check<std::string> file_name(bool allow_empty) {
@@ -85,6 +95,37 @@ Field<TrainerOptions> save_alias(const std::string& saver_key, T& (TrainerOption
   return alias(checkpoint_saver_description(), saver_key, saver_alias_key(saver_key), member);
 }
 
+// The object_store_* keys of a struct holding ObjectStoreOptions (the trainer, a CheckpointSaver).
+template <typename O>
+std::vector<Field<O>> with_object_store(std::vector<Field<O>> fields, ObjectStoreOptions& (O::*member)() noexcept) {
+  using S = ObjectStoreOptions;
+  const auto add = [&](Field<S> f) {
+    auto out = within(std::move(f), member);
+    out.key = "object_store_" + out.key;
+    fields.push_back(std::move(out));
+  };
+  add(field("endpoint_url", &S::endpoint_url, "S3 endpoint; empty: S3_ENDPOINT_URL, AWS_ENDPOINT_URL, else AWS's"));
+  add(field("region", &S::region, "S3 region; empty: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else us-east-1"));
+  add(field("profile", &S::profile, "Profile of ~/.aws/credentials and ~/.aws/config; empty: AWS_PROFILE, else default"));
+  add(field("part_size", &S::part_size, "Bytes per part of a multipart upload (5 MiB to 5 GiB)",
+            Check<int64_t>([](const int64_t& v) {
+              return v >= (5 << 20) && v <= (int64_t{5} << 30) ? "" : fmt::format("expected 5242880 to 5368709120, got {}", v);
+            })));
+  add(field("multipart_threshold", &S::multipart_threshold, "Files at least this large are uploaded in parts",
+            at_least(int64_t{0})));
+  add(field("concurrency", &S::concurrency, "Parts or ranges transferred at once",
+            Check<int64_t>([](const int64_t& v) {
+              return v >= 1 && v <= 64 ? "" : fmt::format("expected 1 to 64, got {}", v);
+            })));
+  add(field("num_attempts", &S::num_attempts, "Tries of each request (5xx, timeouts, dropped connections)",
+            at_least(int64_t{1})));
+  add(field("connect_timeout", &S::connect_timeout, "Seconds to connect", greater_than(0.0)));
+  add(field("stall_timeout", &S::stall_timeout, "Seconds a transfer may go without moving a byte", greater_than(0.0)));
+  add(field("transfer_deadline", &S::transfer_deadline, "Seconds one upload or download may take, retries included; 0: no limit",
+            at_least(0.0)));
+  return fields;
+}
+
 constexpr const char* kComparatorDoc = "greater or less; empty: less for loss/error/perplexity, else greater";
 
 }  // namespace
@@ -95,8 +136,9 @@ std::string saver_alias_key(const std::string& saver_key) {
 
 const Description<CheckpointSaverOptions>& checkpoint_saver_description() {
   using O = CheckpointSaverOptions;
-  static const Description<O> d({
-      field("folder", &O::folder, "Folder for checkpoints (format string)", folder_name(false)),
+  static const Description<O> d(with_object_store<O>({
+      field("folder", &O::folder, "Folder for checkpoints (format string), or s3://bucket/prefix, file:///folder",
+            folder_name(false)),
       field("filename", &O::filename, "Checkpoint file name (format string)", file_name(false)),
       field("latest_filename", &O::latest_filename, "Link to the newest checkpoint (format string); empty: none",
             file_name(true)),
@@ -119,7 +161,12 @@ const Description<CheckpointSaverOptions>& checkpoint_saver_description() {
       field("best_filename", &O::best_filename, "Name of the best checkpoint (format string)", file_name(true)),
       field("save_async", &O::save_async,
             "Write checkpoints on a background thread from a copy in host memory, taken while the next batch trains"),
-  });
+      field("remote_num_checkpoints_to_keep", &O::remote_num_checkpoints_to_keep,
+            "With a remote folder: newest checkpoints kept in the store; -1: all",
+            Check<int64_t>([](const int64_t& v) {
+              return v >= -1 ? "" : fmt::format("expected -1 (keep all) or a number of checkpoints, got {}", v);
+            })),
+  }, &O::object_store));
   return d;
 }
 
@@ -224,7 +271,7 @@ const Description<OptimizerConfig<torch::optim::AdamWOptions>>& adamw_descriptio
 
 const Description<TrainerOptions>& trainer_description() {
   using O = TrainerOptions;
-  static const Description<O> d({
+  static const Description<O> d(with_object_store<O>({
       field("run_name", &O::run_name, "Name of the run, used in checkpoint names; empty: made from the start time",
             Check<std::string>([](const std::string& v) -> std::string {
               // Checkpoints hold it as a Python str: bytes that are not UTF-8 would fail the first save.
@@ -260,7 +307,8 @@ const Description<TrainerOptions>& trainer_description() {
                "Gradient clipping, Composer's GradientClipping: none, norm, value or adaptive"),
       field_of("clipping_threshold", &O::clipping_threshold, null_when(value_of<double>(greater_than(0.0)), 0.0),
                "Largest gradient norm (norm), element (value) or grad/weight norm ratio (adaptive); required with clipping"),
-      field("save_folder", &O::save_folder, "Folder for checkpoints (format string); empty: no checkpoints",
+      field("save_folder", &O::save_folder,
+            "Folder for checkpoints (format string), or s3://bucket/prefix, file:///folder; empty: no checkpoints",
             folder_name(true)),
       save_alias("filename", &O::save_filename),
       save_alias("latest_filename", &O::save_latest_filename),
@@ -270,10 +318,13 @@ const Description<TrainerOptions>& trainer_description() {
       save_alias("ignore_errors", &O::save_ignore_errors),
       save_alias("save_async", &O::save_async),
       save_alias("weights_only", &O::save_weights_only),
+      save_alias("remote_num_checkpoints_to_keep", &O::save_remote_num_checkpoints_to_keep),
       field("save_metrics", &O::save_metrics,
             "Keep the train and eval metrics' state in checkpoints, so a resumed run's metrics continue exactly"),
       field("load_path", &O::load_path, "Checkpoint to start from; empty: a fresh run",
-            Check<std::string>(remote_path_problem)),
+            Check<std::string>([](const std::string& v) { return is_object_uri(v) ? uri_problem(v) : std::string(); })),
+      field("remote_cache_folder", &O::remote_cache_folder,
+            "Where a remote load_path is downloaded; empty: $XDG_CACHE_HOME/tempo or ~/.cache/tempo"),
       field("load_weights_only", &O::load_weights_only, "Take only the model's weights from load_path"),
       field("load_strict_model_weights", &O::load_strict_model_weights,
             "Fail when load_path's weights do not match the model's"),
@@ -281,7 +332,7 @@ const Description<TrainerOptions>& trainer_description() {
       field("autoresume", &O::autoresume, "Resume from the newest checkpoint in save_folder, if any"),
       field_of("dist_timeout", &O::dist_timeout, value_of<double>(greater_than(0.0)),
                "Seconds a collective between ranks may take before the run stops naming the rank that did not answer"),
-  });
+  }, &O::object_store));
   return d;
 }
 
@@ -400,6 +451,19 @@ const Description<FileLoggerOptions>& file_logger_description() {
       field("flush_interval", &O::flush_interval, "Batches between writes to the file"),
       field("overwrite", &O::overwrite, "Replace an existing file when a fresh run starts"),
   });
+  return d;
+}
+
+const Description<RemoteUploaderDownloaderOptions>& remote_uploader_downloader_description() {
+  using O = RemoteUploaderDownloaderOptions;
+  static const Description<O> d(with_object_store<O>({
+      field("bucket_uri", &O::bucket_uri, "Store the run's files go to: s3://bucket[/prefix] or file:///folder",
+            Check<std::string>([](const std::string& v) {
+              return v.empty() ? std::string("expected a URI such as s3://my-bucket, got \"\"") : uri_problem(v);
+            })),
+      field("file_path_format_string", &O::file_path_format_string,
+            "Remote name of each file: {remote_file_name} (the file's own), {run_name}"),
+  }, &O::object_store));
   return d;
 }
 

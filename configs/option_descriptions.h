@@ -24,6 +24,7 @@
 #include "tempo/loggers/console_logger.h"
 #include "tempo/loggers/file_logger.h"
 #include "tempo/loggers/progress_bar_logger.h"
+#include "tempo/loggers/remote_uploader_downloader.h"
 #include "tempo/loggers/tensorboard_logger.h"
 #include "tempo/models/cnn.h"
 #include "tempo/models/mlp.h"
@@ -87,5 +88,6 @@ const Description<ProgressBarLoggerOptions>& progress_bar_logger_description();
 const Description<ConsoleLoggerOptions>& console_logger_description();
 const Description<FileLoggerOptions>& file_logger_description();
 const Description<TensorBoardLoggerOptions>& tensorboard_logger_description();
+const Description<RemoteUploaderDownloaderOptions>& remote_uploader_downloader_description();
 
 }  // namespace tempo::config

@@ -59,4 +59,18 @@ class DistributedError : public Error {
   using Error::Error;
 };
 
+// An object store (storage/: s3://, file://) that cannot be used: missing or refused credentials,
+// a missing bucket, an endpoint that cannot be reached, a transfer that failed after its retries.
+// The message names the URI (never a secret) and what went wrong.
+class StorageError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The object a download or read asked for does not exist (HTTP 404, a missing file).
+class ObjectNotFoundError : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+
 }  // namespace tempo

@@ -131,21 +131,32 @@ void FileLogger::on_fit_start(State& state, Logger&) {
   fitting_ = true;
 }
 
-void FileLogger::on_batch_end(State& state, Logger&) {
-  if (state.timestamp.batch() % options_.flush_interval() == 0) writer_.flush();
+void FileLogger::on_batch_end(State& state, Logger& logger) {
+  if (state.timestamp.batch() % options_.flush_interval() != 0) return;
+  writer_.flush();
+  upload(logger);
 }
 
-void FileLogger::on_epoch_end(State&, Logger&) { writer_.flush(); }
+void FileLogger::on_epoch_end(State&, Logger& logger) {
+  writer_.flush();
+  upload(logger);
+}
+
+// After a flush the file holds whole records: an uploader (RemoteUploaderDownloader) may copy it.
+void FileLogger::upload(Logger& logger) {
+  if (writer_.is_open()) logger.upload_file(writer_.path(), writer_.path());
+}
 
 void FileLogger::on_eval_end(State&, Logger&) {
   if (!fitting_) emit();  // a standalone or final evaluation: nothing else comes for this step
   writer_.flush();
 }
 
-void FileLogger::on_fit_end(State&, Logger&) {
+void FileLogger::on_fit_end(State&, Logger& logger) {
   emit();
   writer_.flush(/*sync=*/true);
   fitting_ = false;
+  upload(logger);
 }
 
 }  // namespace tempo

@@ -69,6 +69,7 @@ class FileLogger : public LoggerDestination {
   void on_eval_end(State& state, Logger& logger) override;
 
  private:
+  void upload(Logger& logger);
   struct Pending {
     int64_t step = 0;
     Timestamp timestamp;

@@ -99,14 +99,27 @@ void TensorBoardLogger::log_hyperparameters(const Hyperparameters& hyperparamete
   writer_.add(frame(event));
 }
 
-void TensorBoardLogger::on_batch_end(State& state, Logger&) {
-  if (state.timestamp.batch() % options_.flush_interval() == 0) writer_.flush();
+void TensorBoardLogger::on_batch_end(State& state, Logger& logger) {
+  if (state.timestamp.batch() % options_.flush_interval() != 0) return;
+  writer_.flush();
+  upload(logger);
 }
 
-void TensorBoardLogger::on_epoch_end(State&, Logger&) { writer_.flush(); }
+void TensorBoardLogger::on_epoch_end(State&, Logger& logger) {
+  writer_.flush();
+  upload(logger);
+}
+
+// After a flush the file holds whole records: an uploader (RemoteUploaderDownloader) may copy it.
+void TensorBoardLogger::upload(Logger& logger) {
+  if (writer_.is_open()) logger.upload_file(writer_.path(), writer_.path());
+}
 
 void TensorBoardLogger::on_eval_end(State&, Logger&) { writer_.flush(); }
 
-void TensorBoardLogger::on_fit_end(State&, Logger&) { writer_.flush(/*sync=*/true); }
+void TensorBoardLogger::on_fit_end(State&, Logger& logger) {
+  writer_.flush(/*sync=*/true);
+  upload(logger);
+}
 
 }  // namespace tempo

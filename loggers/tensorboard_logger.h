@@ -51,6 +51,7 @@ class TensorBoardLogger : public LoggerDestination {
   void on_fit_end(State& state, Logger& logger) override;
 
  private:
+  void upload(Logger& logger);
   TensorBoardLoggerOptions options_;
   RecordWriter writer_;
   bool active_ = true;

@@ -24,7 +24,7 @@ case "$debian" in
 esac
 
 packages=(g++ cmake make ccache pkg-config zlib1g-dev libyaml-cpp-dev libfmt-dev doctest-dev
-          dataset-fashion-mnist protobuf-compiler libprotobuf-dev)
+          dataset-fashion-mnist protobuf-compiler libprotobuf-dev libcurl4-openssl-dev libssl-dev)
 case "$torch" in
   # The wheel ships c10d's headers but not Gloo's, which ProcessGroupGloo.hpp includes: Debian's
   # libgloo-dev gives them (only pointers to Gloo's types reach tempo; it links none of Gloo).
@@ -33,7 +33,8 @@ case "$torch" in
   debian) packages+=(libtorch-dev libgloo-dev libopenblas0-pthread) ;;
 esac
 if $tests; then
-  packages+=(clang-$clang libclang-rt-$clang-dev libcereal-dev)
+  # python3-boto3: Debian's boto3, the independent client the S3 tests check tempo against.
+  packages+=(clang-$clang libclang-rt-$clang-dev libcereal-dev python3-boto3)
   [ "$torch" = debian ] && packages+=(python3-torch)
 fi
 
@@ -82,7 +83,7 @@ for name in ("scripts/requirements-tests.txt", "scripts/requirements-composer.tx
         line = line.split("#")[0].strip()
         if line:
             package, version = line.split("==")
-            want[package] = version
+            want[package.split("[")[0]] = version  # moto[server]: the extra is not the name
 sys.exit(any(m.version(p) != v for p, v in want.items()))
 PY
 }

@@ -14,6 +14,7 @@
 
 #include "tempo/callbacks/checkpoint_folder.h"
 #include "tempo/serialization/checkpoint_file.h"
+#include "tempo/storage/object_store.h"
 
 namespace tempo {
 
@@ -37,6 +38,29 @@ struct AutoresumeCandidate {
 // is none.
 std::optional<AutoresumeCandidate> find_autoresume_checkpoint(const State& state, const CheckpointFolder& folder,
                                                              const LoadProgressFn& progress = {});
+
+// Where a remote load_path is downloaded when TrainerOptions::remote_cache_folder is empty:
+// $XDG_CACHE_HOME/tempo, else $HOME/.cache/tempo, else /tmp/tempo-cache.
+std::string default_remote_cache_folder();
+
+// A local file holding `load_path`: the path itself, or for a URI (s3://bucket/key, file:///...)
+// the object downloaded to <cache_folder>/<bucket>/<key>, after following a ".symlink" object
+// (Composer's remote latest: its body is the key of the checkpoint). `progress` sees the
+// download. Throws ConfigError for a bad URI, CheckpointError naming the URI for a missing
+// object or a failed download (a StorageError's message).
+std::string fetch_load_path(const std::string& load_path, const ObjectStoreOptions& options,
+                            const std::string& cache_folder, const LoadProgressFn& progress = {});
+
+// Autoresume from a remote save folder (`saver`'s, a URI): the checkpoint its remote latest names,
+// then the newest of the run's checkpoints in the store, each downloaded into the local save
+// folder (Composer's autoresume) and read; one that is damaged, or fails to download, is skipped
+// with a warning. Only checkpoints newer (by batch) than `local`, the local candidate found
+// already, are tried. Nothing when the store holds none newer.
+class CheckpointSaver;
+std::optional<AutoresumeCandidate> find_remote_autoresume_checkpoint(const State& state, const CheckpointSaver& saver,
+                                                                    const std::optional<AutoresumeCandidate>& local,
+                                                                    const LoadProgressFn& download_progress,
+                                                                    const LoadProgressFn& read_progress);
 
 // After an autoresume (Composer keeps state/run_name with the rest of the state): the run goes on
 // under the name its checkpoint `tree`, read from `path`, carries, logged as the run_name

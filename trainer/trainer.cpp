@@ -149,8 +149,9 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                                       /*checkpoint_events=*/false, {Event::FIT_END}));
   }
 
-  if (const auto problem = remote_path_problem(options_.load_path()); !problem.empty()) {
-    throw ConfigError("load_path: " + problem);
+  if (is_object_uri(options_.load_path())) {
+    parse_object_uri(options_.load_path(), "load_path");
+    check_object_store_options(options_.object_store());
   }
   state.save_state_pre_hooks = options_.save_state_pre_hooks();
   state.load_state_pre_hooks = options_.load_state_pre_hooks();
@@ -165,7 +166,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
                                                               .weights_only(options_.save_weights_only())
                                                               .overwrite(options_.save_overwrite())
                                                               .ignore_errors(options_.save_ignore_errors())
-                                                              .save_async(options_.save_async()));
+                                                              .save_async(options_.save_async())
+                                                              .remote_num_checkpoints_to_keep(
+                                                                  options_.save_remote_num_checkpoints_to_keep())
+                                                              .object_store(options_.object_store()));
     callbacks.push_back(checkpoint_saver_);
   }
   if (options_.autoresume()) {
@@ -220,13 +224,33 @@ c10::IValue Trainer::load_initial_checkpoint() {
   const LoadProgressFn progress = [&](const std::string& reading, uint64_t done, uint64_t total) {
     logger_->log_checkpoint_progress({"loading", reading, done, total});
   };
+  const LoadProgressFn download_progress = [&](const std::string& writing, uint64_t done, uint64_t total) {
+    logger_->log_checkpoint_progress({"downloading", writing, done, total});
+  };
+  auto object_store = options_.object_store();
+  if (object_store.env() == nullptr) object_store.env(state.env);
   bool resuming = false;
   if (options_.autoresume()) {
     // Rank 0 chooses the checkpoint and every rank resumes from it, never from different batches.
     std::optional<AutoresumeCandidate> found;
-    if (state.rank == 0) found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress);
+    const auto& remote = checkpoint_saver_->remote();
+    if (state.rank == 0) {
+      found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress);
+      if (remote) {
+        auto newer = find_remote_autoresume_checkpoint(state, *checkpoint_saver_, found, download_progress, progress);
+        if (newer) found = std::move(newer);
+      }
+    }
     const auto chosen = rank_zero_string(state, found ? found->path : "", "choosing the checkpoint to resume from");
-    if (!found && !chosen.empty()) found = AutoresumeCandidate{chosen, read_checkpoint_or_weights(chosen, progress)};
+    if (!found && !chosen.empty()) {
+      // Another node's rank may lack the file rank 0 downloaded: it fetches the same object.
+      std::error_code missing;
+      const auto local = remote && !std::filesystem::exists(chosen, missing)
+                             ? fetch_load_path(ObjectUri{remote->scheme, remote->bucket, chosen}.str(), object_store,
+                                               "", download_progress)
+                             : chosen;
+      found = AutoresumeCandidate{chosen, read_checkpoint_or_weights(local, progress)};
+    }
     if (found) {
       path = found->path;
       tree = found->tree;
@@ -238,7 +262,10 @@ c10::IValue Trainer::load_initial_checkpoint() {
     }
   }
   if (path.empty()) return c10::IValue();
-  if (tree.isNone()) tree = read_checkpoint_or_weights(path, progress);
+  if (tree.isNone()) {
+    tree = read_checkpoint_or_weights(
+        fetch_load_path(path, object_store, options_.remote_cache_folder(), download_progress), progress);
+  }
   auto result = load_checkpoint_tree(state, tree, path, load_options);
   if (result.weights_only_file) {
     state.env->warn("'" + path + "' is a weights-only checkpoint (saved with save_weights_only): loading only its "

@@ -105,6 +105,17 @@ struct TrainerOptions {
   // optimizer state copied while the next batch's forward and backward run
   // (CheckpointSaverOptions::save_async).
   TORCH_ARG(bool, save_async) = CheckpointSaverOptions().save_async();
+  // With a remote save_folder (s3://bucket/prefix/{run_name}): the newest N checkpoints stay in
+  // the store, -1: all (CheckpointSaverOptions::remote_num_checkpoints_to_keep).
+  TORCH_ARG(int64_t, save_remote_num_checkpoints_to_keep) = CheckpointSaverOptions().remote_num_checkpoints_to_keep();
+  // How s3:// (and file://) save folders and load paths are reached: endpoint, region, part
+  // size, concurrency, retries, timeouts (storage/object_store_options.h); credentials come from
+  // the environment (storage/s3_credentials.h).
+  TORCH_ARG(ObjectStoreOptions, object_store) = {};
+  // Where a remote load_path is downloaded to: <folder>/<bucket>/<key>; empty:
+  // $XDG_CACHE_HOME/tempo, else ~/.cache/tempo. (Autoresume from a remote save_folder downloads
+  // into the local save folder, as Composer does.)
+  TORCH_ARG(std::string, remote_cache_folder) = "";
   // Checkpoints hold the train and eval metrics' accumulators (state/train_metrics,
   // state/eval_metrics), so a resumed run's metrics continue exactly; off (Composer's default):
   // those sections are empty.
@@ -112,14 +123,16 @@ struct TrainerOptions {
 
   // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
   // Python torch.save(model.state_dict()) file or a .safetensors file. A weights-only checkpoint
-  // (saved with save_weights_only) loads as weights only, flag or not, as in Composer. save_folder
-  // and load_path are local paths: a scheme:// URI (s3://, gs://, file://) is refused (ConfigError).
+  // (saved with save_weights_only) loads as weights only, flag or not, as in Composer. A URI
+  // (s3://bucket/key.pt, file:///folder/key.pt; a ".symlink" object is followed) is downloaded to
+  // remote_cache_folder first; other schemes are refused (ConfigError).
   TORCH_ARG(std::string, load_path);
   TORCH_ARG(bool, load_weights_only) = false;
   TORCH_ARG(bool, load_strict_model_weights) = true;
   TORCH_ARG(std::vector<std::string>, load_ignore_keys);
   // With run_name and save_folder: resume from the newest checkpoint in save_folder, if any
-  // (Composer's autoresume). Refused with save_weights_only: weights alone cannot continue a run.
+  // (Composer's autoresume); a remote save_folder's checkpoints count too (its latest, then the
+  // newest readable one), downloaded into the local save folder. Refused with save_weights_only: weights alone cannot continue a run.
   // A resumed run restores all of its checkpoint: load_path, load_weights_only and
   // load_ignore_keys apply only when no checkpoint is found, to the run's first load.
   // It keeps the run name saved in its checkpoint (a warning says so when run_name differs).

@@ -205,6 +205,7 @@ TEST_CASE("the documented defaults are the options structs' own defaults") {
   check_defaults(config::console_logger_description(), "logger.console", documented);
   check_defaults(config::file_logger_description(), "logger.file", documented);
   check_defaults(config::tensorboard_logger_description(), "logger.tensorboard", documented);
+  check_defaults(config::remote_uploader_downloader_description(), "logger.remote_uploader_downloader", documented);
   // Spot checks that the defaults really come from the structs.
   CHECK(documented.at("trainer.save_interval") == "1ep");
   CHECK(documented.at("callback.checkpoint_saver.save_interval") == "1ep");
@@ -238,7 +239,7 @@ TEST_CASE("the trainer's save_* keys are the CheckpointSaver's keys, with its ty
   }
   CHECK(aliased == std::set<std::string>{"folder", "filename", "latest_filename", "save_interval",
                                          "num_checkpoints_to_keep", "weights_only", "overwrite", "ignore_errors",
-                                         "save_async"});
+                                         "save_async", "remote_num_checkpoints_to_keep"});
   CHECK(config::saver_alias_key("num_checkpoints_to_keep") == "save_num_checkpoints_to_keep");
   CHECK(config::saver_alias_key("save_interval") == "save_interval");
 }

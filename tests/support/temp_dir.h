@@ -33,3 +33,27 @@ class TempDir {
 };
 
 }  // namespace tempo::testing
+
+namespace tempo::testing {
+
+// Makes `folder` the working folder until the destructor puts the old one back: remote save
+// folders are written locally below the working folder (Composer's rule), which a test keeps in
+// its own scratch directory.
+class WorkingFolder {
+ public:
+  explicit WorkingFolder(const std::string& folder) : saved_(std::filesystem::current_path()) {
+    std::filesystem::create_directories(folder);
+    std::filesystem::current_path(folder);
+  }
+  ~WorkingFolder() {
+    std::error_code ignored;
+    std::filesystem::current_path(saved_, ignored);
+  }
+  WorkingFolder(const WorkingFolder&) = delete;
+  WorkingFolder& operator=(const WorkingFolder&) = delete;
+
+ private:
+  std::filesystem::path saved_;
+};
+
+}  // namespace tempo::testing
