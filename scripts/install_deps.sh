@@ -35,6 +35,8 @@ esac
 if $tests; then
   # python3-boto3: Debian's boto3, the independent client the S3 tests check tempo against.
   packages+=(clang-$clang libclang-rt-$clang-dev libcereal-dev python3-boto3)
+  # npm installs s3rver, the S3 tests' server (scripts/test.sh); Debian's when the machine has none.
+  command -v npm >/dev/null || packages+=(nodejs npm)
   [ "$torch" = debian ] && packages+=(python3-torch)
 fi
 
