@@ -149,6 +149,15 @@ std::optional<AutoresumeCandidate> find_remote_autoresume_checkpoint(const State
   return std::nullopt;
 }
 
+std::optional<AutoresumeCandidate> find_run_checkpoint(const State& state, const CheckpointSaver& saver,
+                                                       const LoadProgressFn& download_progress,
+                                                       const LoadProgressFn& read_progress) {
+  auto found = find_autoresume_checkpoint(state, saver.checkpoint_folder(), read_progress);
+  if (!saver.remote()) return found;
+  auto newer = find_remote_autoresume_checkpoint(state, saver, found, download_progress, read_progress);
+  return newer ? std::move(newer) : std::move(found);
+}
+
 void restore_run_name(State& state, Logger& logger, const c10::IValue& tree, const std::string& path) {
   if (!tree.isGenericDict() || !tree_has(tree.toGenericDict(), "state")) return;
   const auto saved = tree_dict(tree_at(tree.toGenericDict(), "state", ""), "state");

@@ -62,6 +62,12 @@ std::optional<AutoresumeCandidate> find_remote_autoresume_checkpoint(const State
                                                                     const LoadProgressFn& download_progress,
                                                                     const LoadProgressFn& read_progress);
 
+// Autoresume's choice: find_autoresume_checkpoint in `saver`'s local folder, then, with a remote
+// folder, a newer checkpoint from the store (find_remote_autoresume_checkpoint).
+std::optional<AutoresumeCandidate> find_run_checkpoint(const State& state, const CheckpointSaver& saver,
+                                                       const LoadProgressFn& download_progress,
+                                                       const LoadProgressFn& read_progress);
+
 // After an autoresume (Composer keeps state/run_name with the rest of the state): the run goes on
 // under the name its checkpoint `tree`, read from `path`, carries, logged as the run_name
 // hyperparameter; a save_folder without {run_name} lets the config name another, which is then

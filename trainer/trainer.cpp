@@ -234,13 +234,7 @@ c10::IValue Trainer::load_initial_checkpoint() {
     // Rank 0 chooses the checkpoint and every rank resumes from it, never from different batches.
     std::optional<AutoresumeCandidate> found;
     const auto& remote = checkpoint_saver_->remote();
-    if (state.rank == 0) {
-      found = find_autoresume_checkpoint(state, checkpoint_saver_->checkpoint_folder(), progress);
-      if (remote) {
-        auto newer = find_remote_autoresume_checkpoint(state, *checkpoint_saver_, found, download_progress, progress);
-        if (newer) found = std::move(newer);
-      }
-    }
+    if (state.rank == 0) found = find_run_checkpoint(state, *checkpoint_saver_, download_progress, progress);
     const auto chosen = rank_zero_string(state, found ? found->path : "", "choosing the checkpoint to resume from");
     if (!found && !chosen.empty()) {
       // Another node's rank may lack the file rank 0 downloaded: it fetches the same object.
