@@ -31,11 +31,6 @@ IntervalScheduler::IntervalScheduler(const Time& interval, bool include_end_of_t
                                 "leave save_folder empty; no evaluation: no eval_loader)",
                                 to_string(interval)));
   }
-  // The trainer counts no tokens (tempo's data loaders report none), so a tok interval never fires.
-  if (interval.unit() == TimeUnit::TOKEN) {
-    throw TimeError(fmt::format("interval {} is in tokens, which tempo's data loaders do not count: use ep, ba or sp",
-                                to_string(interval)));
-  }
   switch (interval.unit()) {
     case TimeUnit::EPOCH:
       interval_event_ = checkpoint_events ? Event::EPOCH_CHECKPOINT : Event::EPOCH_END;
@@ -74,6 +69,12 @@ bool IntervalScheduler::operator()(const State& state, Event event) {
 
   const auto batch = state.timestamp.batch();
   if (batch == last_batch_seen_) return false;
+  // Known only once a batch has run: data that counts no tokens would never fire a tok interval.
+  if (interval_.unit() == TimeUnit::TOKEN && batch > 0 && state.timestamp.token() == 0) {
+    throw TimeError(fmt::format("interval {} is in tokens, but the training data counts none (only token data such "
+                                "as text_tokens does): use ep, ba or sp",
+                                to_string(interval_)));
+  }
   const bool is_final = std::find(final_events_.begin(), final_events_.end(), event) != final_events_.end();
   if (include_end_of_training_ && is_final && state.training_complete()) {
     last_batch_seen_ = batch;

@@ -21,8 +21,8 @@ using IntervalPredicate = std::function<bool(const State&, Event)>;
 
 class IntervalScheduler {
  public:
-  // Throws TimeError for an interval that is negative, zero (it would never fire) or in tokens
-  // (tempo's loaders count none, so it would never fire either).
+  // Throws TimeError for an interval that is negative or zero (it would never fire). An interval
+  // in tokens fires only for data that counts them (Batch::num_tokens).
   explicit IntervalScheduler(const Time& interval, bool include_end_of_training = true,
                              bool checkpoint_events = true,
                              std::vector<Event> final_events = {Event::BATCH_CHECKPOINT, Event::EPOCH_CHECKPOINT});

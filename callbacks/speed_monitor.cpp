@@ -16,7 +16,9 @@ SpeedMonitor::SpeedMonitor(int64_t window_size) : window_size_(window_size) {
 void SpeedMonitor::on_batch_end(State& state, Logger& logger) {
   const double train_wct = state.timestamp.total_wct();
   history_.emplace_back(state.timestamp.sample(), train_wct);
+  token_history_.push_back(state.timestamp.token());
   while (static_cast<int64_t>(history_.size()) > window_size_ + 1) history_.pop_front();
+  while (token_history_.size() > history_.size()) token_history_.pop_front();
   Metrics metrics;
   if (static_cast<int64_t>(history_.size()) == window_size_ + 1) {
     const double elapsed = history_.back().second - history_.front().second;
@@ -24,6 +26,9 @@ void SpeedMonitor::on_batch_end(State& state, Logger& logger) {
       metrics["throughput/batches_per_sec"] = static_cast<double>(window_size_) / elapsed;
       metrics["throughput/samples_per_sec"] =
           static_cast<double>(history_.back().first - history_.front().first) / elapsed;
+      // Composer logs tokens/s only for data that counts tokens.
+      const int64_t tokens = token_history_.back() - token_history_.front();
+      if (tokens > 0) metrics["throughput/tokens_per_sec"] = static_cast<double>(tokens) / elapsed;
     }
   }
   metrics["wall_clock/train"] = train_wct;
@@ -43,13 +48,16 @@ void SpeedMonitor::on_eval_end(State&, Logger&) {
 c10::IValue SpeedMonitor::state_dict() const {
   c10::List<int64_t> samples;
   c10::List<double> seconds;
+  c10::List<int64_t> tokens;
   for (const auto& [s, t] : history_) {
     samples.push_back(s);
     seconds.push_back(t);
   }
+  for (auto t : token_history_) tokens.push_back(t);
   auto dict = new_tree_dict();
   dict.insert("history_samples", samples);
   dict.insert("history_wct", seconds);
+  dict.insert("history_tokens", tokens);
   dict.insert("total_eval_wct", total_eval_wct_);
   return dict;
 }
@@ -72,7 +80,21 @@ void SpeedMonitor::load_state_dict(const c10::IValue& state) {
     }
     history.emplace_back(s[i].toInt(), t[i].isDouble() ? t[i].toDouble() : static_cast<double>(t[i].toInt()));
   }
+  // history_tokens is absent from checkpoints written before tempo counted tokens.
+  std::deque<int64_t> token_history(history.size(), 0);
+  if (tree_has(dict, "history_tokens")) {
+    const auto tokens = tree_at(dict, "history_tokens", path);
+    if (!tokens.isList() || tokens.toListRef().size() != history.size()) {
+      throw CheckpointError(fmt::format("{}: history_tokens must be a list as long as history_samples", path));
+    }
+    const auto& k = tokens.toListRef();
+    for (size_t i = 0; i < k.size(); ++i) {
+      if (!k[i].isInt()) throw CheckpointError(fmt::format("{}: history_tokens entry {} is not an int", path, i));
+      token_history[i] = k[i].toInt();
+    }
+  }
   history_ = std::move(history);
+  token_history_ = std::move(token_history);
   total_eval_wct_ = eval;
 }
 

@@ -43,6 +43,7 @@ class SpeedMonitor : public Callback {
  private:
   int64_t window_size_;
   std::deque<std::pair<int64_t, double>> history_;  // (samples, training seconds)
+  std::deque<int64_t> token_history_;                // tokens at the same batches
   double total_eval_wct_ = 0.0;
   std::optional<std::chrono::steady_clock::time_point> eval_start_;
 };

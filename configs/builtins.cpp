@@ -13,6 +13,7 @@
 #include "tempo/callbacks/nan_monitor.h"
 #include "tempo/callbacks/speed_monitor.h"
 #include "tempo/callbacks/threshold_stopper.h"
+#include "tempo/configs/builtin_support.h"
 #include "tempo/configs/option_descriptions.h"
 #include "tempo/configs/registry.h"
 #include "tempo/data/data_loader.h"
@@ -24,8 +25,6 @@
 #include "tempo/optim/fused_sgd.h"
 
 namespace tempo::config {
-
-namespace {
 
 // A config's loader batches 64 samples unless told otherwise (DataLoaderOptions' C++ default is 1).
 DataLoaderOptions config_loader_defaults() { return DataLoaderOptions().batch_size(64); }
@@ -41,6 +40,8 @@ std::shared_ptr<DataLoader> make_loader(std::shared_ptr<Dataset> dataset, const 
   data_loader_description().read(a.node(), options);
   return std::make_shared<DataLoader>(std::move(dataset), options);
 }
+
+namespace {
 
 // Fused where the config asks for it (the default): see OptimizerConfig.
 template <typename Fused, typename Plain, typename TorchOptions>
@@ -61,6 +62,9 @@ Registry& registry() {
 void register_builtins(Registry& r) {
   register_builtin_schedulers(r);
   register_builtin_loggers(r);
+  register_builtin_datasets(r);
+  register_builtin_models(r);
+  register_builtin_text(r);
   if (!r.models.contains("mlp")) {
     r.add_model("mlp", [](const Args& a) -> std::shared_ptr<Model> {
       return std::make_shared<Mlp>(mlp_description().read(a.node()));

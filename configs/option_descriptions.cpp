@@ -2,6 +2,7 @@
 // default in the struct; checks that need more than one key (amp_fp16 needs CUDA, a clipping type
 // needs a threshold) are in run_config.cpp.
 #include "tempo/configs/option_descriptions.h"
+#include "tempo/configs/transform_descriptions.h"
 
 #include <fmt/format.h>
 
@@ -61,18 +62,13 @@ Check<T> at_least(T bound) {
   return [bound](const T& v) { return v >= bound ? "" : fmt::format("expected a number >= {}, got {}", bound, v); };
 }
 
-// An interval that fires: positive (zero would never fire, not even at the end) and not in tokens
-// (tempo's data loaders count none); IntervalScheduler refuses the same, later and unlocated.
+// An interval that fires: positive (zero would never fire, not even at the end); IntervalScheduler
+// refuses the same, later and unlocated.
 Check<Interval> firing_interval() {
   return [](const Interval& v) -> std::string {
     if (!v.is_time()) return "";
     const auto& t = v.time();
     if (t.value() <= 0) return fmt::format("expected a positive time, e.g. 1ep or 500ba, got {}", to_string(t));
-    if (t.unit() == TimeUnit::TOKEN) {
-      return fmt::format("expected a time in ep, ba, sp, iter, dur or sec (tempo's data loaders count no tokens), "
-                         "got {}",
-                         to_string(t));
-    }
     return "";
   };
 }
@@ -381,6 +377,17 @@ const Description<DataLoaderOptions>& data_loader_description() {
       field("prefetch", &O::prefetch,
             "Prepare the next batch on a background thread while one trains, when a CPU is free of ATen's "
             "intra-op threads"),
+      field("num_workers", &O::num_workers,
+            "Threads preparing the next batches in order (identical batches for any number); 0: see prefetch",
+            at_least(int64_t{0})),
+      field("prefetch_factor", &O::prefetch_factor,
+            "Batches in flight per worker, only with num_workers > 0; null: 2",
+            Check<std::optional<int64_t>>([](const std::optional<int64_t>& v) {
+              return !v || *v >= 1 ? std::string() : fmt::format("expected a number >= 1, got {}", *v);
+            })),
+      field("pin_memory", &O::pin_memory, "Pin batches in page-locked memory when CUDA is available"),
+      field_of("transforms", &O::transforms, transforms_value(),
+               "Per-sample transforms of the input, in order, seeded per sample (see Transforms)"),
   });
   return d;
 }

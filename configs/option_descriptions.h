@@ -18,17 +18,26 @@
 #include "tempo/callbacks/speed_monitor.h"
 #include "tempo/callbacks/threshold_stopper.h"
 #include "tempo/configs/options_description.h"
+#include "tempo/data/csv_dataset.h"
 #include "tempo/data/data_loader.h"
 #include "tempo/data/fashion_mnist.h"
+#include "tempo/data/npy_dataset.h"
+#include "tempo/data/safetensors_dataset.h"
 #include "tempo/data/synthetic_dataset.h"
+#include "tempo/data/text_tokens.h"
 #include "tempo/loggers/console_logger.h"
 #include "tempo/loggers/file_logger.h"
 #include "tempo/loggers/progress_bar_logger.h"
 #include "tempo/loggers/remote_uploader_downloader.h"
 #include "tempo/loggers/tensorboard_logger.h"
 #include "tempo/models/cnn.h"
+#include "tempo/models/gpt.h"
 #include "tempo/models/mlp.h"
 #include "tempo/trainer/trainer_options.h"
+
+namespace tempo {
+struct TorchScriptModelOptions;  // models/torchscript_model.h, which brings torch/script.h
+}
 
 namespace tempo::config {
 
@@ -82,6 +91,16 @@ const Description<DataLoaderOptions>& data_loader_description();
 // train_loader: {fashion_mnist: ...}, {synthetic: ...}: the dataset's own keys.
 const Description<FashionMnistOptions>& fashion_mnist_description();
 const Description<SyntheticDatasetOptions>& synthetic_dataset_description();
+// train_loader: {csv: ...}, {npy: ...}, {safetensors: ...}; configs/builtin_datasets.cpp.
+const Description<CsvDatasetOptions>& csv_dataset_description();
+const Description<NpyDatasetOptions>& npy_dataset_description();
+const Description<SafetensorsDatasetOptions>& safetensors_dataset_description();
+// model: {gpt: ...} and train_loader: {text_tokens: ...}; configs/builtin_text.cpp.
+const Description<GptOptions>& gpt_description();
+const Description<TextTokensOptions>& text_tokens_description();
+
+// model: {torchscript: ...}; configs/builtin_models.cpp.
+const Description<TorchScriptModelOptions>& torchscript_description();
 
 // loggers: {...}
 const Description<ProgressBarLoggerOptions>& progress_bar_logger_description();

@@ -127,5 +127,12 @@ void register_builtin_schedulers(Registry& r);
 // The part that adds the logger destinations progress_bar, console, file and tensorboard;
 // configs/builtin_loggers.cpp.
 void register_builtin_loggers(Registry& r);
+// The tabular and array data sets csv, npy and safetensors; configs/builtin_datasets.cpp.
+void register_builtin_datasets(Registry& r);
+// The part that adds the torchscript model (a TorchScript module written in Python);
+// configs/builtin_models.cpp.
+void register_builtin_models(Registry& r);
+// The language-model parts: the gpt model and the text_tokens data set; configs/builtin_text.cpp.
+void register_builtin_text(Registry& r);
 
 }  // namespace tempo::config

@@ -69,6 +69,14 @@ TrainerOptions RunConfig::build(const Registry& registry) const {
 
   auto model = build_part(r.child("model"), registry.models, [](const auto& f, const Args& a) { return f(a); });
   auto train = build_part(r.child("train_loader"), registry.datasets, [](const auto& f, const Args& a) { return f(a); });
+  if (options.max_duration()) {
+    // Known only now that the data set exists: one that counts no tokens cannot end a run in tok.
+    try {
+      check_trainer_max_duration(*options.max_duration(), train->dataset().counts_tokens());
+    } catch (const TimeError& e) {
+      throw LocatedConfigError(fmt::format("{}: max_duration: {}", r.child("max_duration").where(), e.what()));
+    }
+  }
   std::shared_ptr<DataLoader> eval;
   if (!r.child("eval_loader").is_null()) {
     eval = build_part(r.child("eval_loader"), registry.datasets, [](const auto& f, const Args& a) { return f(a); });

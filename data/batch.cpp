@@ -14,7 +14,7 @@ Batch Batch::to(const c10::Device& device, bool non_blocking) const {
   auto move = [&](const at::Tensor& t) {
     return t.defined() ? t.to(t.options().device(device), non_blocking) : t;
   };
-  return Batch{move(input), move(target)};
+  return Batch{move(input), move(target), num_tokens};
 }
 
 Batch Batch::narrow(int64_t start, int64_t length) const {
@@ -22,7 +22,7 @@ Batch Batch::narrow(int64_t start, int64_t length) const {
     throw DataError(fmt::format("Batch::narrow({}, {}): outside the batch's {} samples", start, length, size()));
   }
   auto slice = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, length) : t; };
-  return Batch{slice(input), slice(target)};
+  return Batch{slice(input), slice(target), size() > 0 ? num_tokens / size() * length : 0};
 }
 
 Batch Batch::cat(const std::vector<Batch>& parts) {
@@ -51,7 +51,9 @@ Batch Batch::cat(const std::vector<Batch>& parts) {
     }
     return first.defined() ? torch::cat(tensors) : first;
   };
-  return Batch{join(&Batch::input, "input"), join(&Batch::target, "target")};
+  int64_t tokens = 0;
+  for (const auto& part : parts) tokens += part.num_tokens;
+  return Batch{join(&Batch::input, "input"), join(&Batch::target, "target"), tokens};
 }
 
 }  // namespace tempo

@@ -6,13 +6,18 @@
 // Invariants: batch_size >= 1; the dataset is non-empty; batch(e, k) depends only on (seed, e, k,
 // num_replicas, rank), so it is reproducible and the loader holds no per-epoch state. batch() is
 // const and safe to call from several threads if the dataset's get_batch is.
-// Throws: ConfigError for bad options, a negative epoch or a batch index out of range; DataError
-// for a null or empty dataset (and whatever the dataset throws).
+// Transforms (data/transforms.h) are applied per sample after get_batch, their randomness keyed
+// by (seed, epoch, dataset index, position in the list), so they keep batch(e, k) pure.
+// Throws: ConfigError for bad options (batch_size < 1, num_workers < 0, prefetch_factor < 1 or
+// given without workers, a null transform), a negative epoch or a batch index out of range;
+// DataError for a null or empty dataset, images a transform cannot take (and whatever the dataset
+// throws).
 #pragma once
 
 #include "tempo/data/batch.h"
 #include "tempo/data/dataset.h"
 #include "tempo/data/sampler.h"
+#include "tempo/data/transforms.h"
 
 #include <torch/arg.h>
 
@@ -34,6 +39,18 @@ struct DataLoaderOptions {
   // (data/batch_prefetcher.h), when a CPU is left to that thread: more CPUs are available to the
   // process than ATen's intra-op threads (prefetch_pays()). Results are the same either way.
   TORCH_ARG(bool, prefetch) = true;
+  // PyTorch's meaning, with threads for processes: N > 0 threads prepare the next
+  // N * prefetch_factor batches in order while training runs (data/batch_prefetcher.h), whatever
+  // `prefetch` says. Batches are identical for every num_workers; 0: see `prefetch`.
+  TORCH_ARG(int64_t, num_workers) = 0;
+  // Batches in flight per worker; only with num_workers > 0 (an error otherwise, as in PyTorch);
+  // unset: 2.
+  TORCH_ARG(std::optional<int64_t>, prefetch_factor) = std::nullopt;
+  // Batches in page-locked memory, for faster copies to a GPU, when CUDA is available; without
+  // it a no-op (with a one-time note on stderr).
+  TORCH_ARG(bool, pin_memory) = false;
+  // Applied in order to each batch's input, per sample (data/transforms.h).
+  TORCH_ARG(TransformList, transforms) = {};
 };
 
 class DataLoader {
@@ -63,6 +80,10 @@ class DataLoader {
   void set_replicas(int64_t num_replicas, int64_t rank);
 
   const DataLoaderOptions& options() const { return options_; }
+  // Worker threads of the prefetcher (at least 1) and the batches it holds in flight: num_workers
+  // and num_workers * prefetch_factor, or 1 and 1 without workers (the single-thread prefetch).
+  int64_t prefetch_threads() const;
+  int64_t prefetch_depth() const;
   const DistributedSampler& sampler() const { return sampler_; }
   const Dataset& dataset() const { return *dataset_; }
 
@@ -72,6 +93,7 @@ class DataLoader {
   std::shared_ptr<Dataset> dataset_;
   DataLoaderOptions options_;
   DistributedSampler sampler_;
+  bool pin_;  // pin_memory and CUDA available
 };
 
 }  // namespace tempo

@@ -10,6 +10,44 @@ namespace tempo {
 
 Dataset::~Dataset() = default;
 
+void Dataset::check_state_tensors(const std::map<std::string, at::Tensor>& saved, const std::string& path) const {
+  const auto mine = state_tensors();
+  auto names = [](const std::map<std::string, at::Tensor>& tensors) {
+    std::string out;
+    for (const auto& entry : tensors) out += (out.empty() ? "" : ", ") + entry.first;
+    return out.empty() ? std::string("none") : out;
+  };
+  for (const auto& [name, tensor] : mine) {
+    const auto it = saved.find(name);
+    if (it == saved.end()) {
+      throw CheckpointError(path + ": the checkpoint holds no '" + name + "' (it holds: " + names(saved) +
+                            "), which this run's training set depends on; it was saved with other data");
+    }
+    const auto& old = it->second;
+    if (old.scalar_type() != tensor.scalar_type() || old.sizes() != tensor.sizes()) {
+      throw CheckpointError(path + "/" + name + ": saved as " + std::string(c10::toString(old.scalar_type())) + " " +
+                            c10::str(old.sizes()) + " but this run's training set has " +
+                            std::string(c10::toString(tensor.scalar_type())) + " " + c10::str(tensor.sizes()) +
+                            "; the training data changed since the checkpoint");
+    }
+    const auto a = old.to(torch::kCPU).contiguous().reshape({-1});
+    const auto b = tensor.to(torch::kCPU).contiguous().reshape({-1});
+    if (!torch::equal(a, b)) {
+      const int64_t at = a.ne(b).nonzero().view({-1})[0].item<int64_t>();
+      throw CheckpointError(path + "/" + name + ": element " + std::to_string(at) + " was " +
+                            c10::str(a[at].item()) + " in the checkpoint but is " + c10::str(b[at].item()) +
+                            " for this run's training set: the training data (or its preparation) changed since the "
+                            "checkpoint, so the model would see differently prepared samples");
+    }
+  }
+  for (const auto& entry : saved) {
+    if (!mine.count(entry.first)) {
+      throw CheckpointError(path + ": the checkpoint holds '" + entry.first + "', which this run's training set does "
+                            "not have (it has: " + names(mine) + "); it was saved with other data");
+    }
+  }
+}
+
 TensorDataset::TensorDataset(at::Tensor input, at::Tensor target)
     : input_(std::move(input)), target_(std::move(target)) {
   if (!input_.defined() || !target_.defined()) {

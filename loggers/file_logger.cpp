@@ -85,9 +85,9 @@ void FileLogger::emit() {
   const auto& p = *pending_;
   const auto& t = p.timestamp;
   std::string line = fmt::format(
-      "{{\"step\": {}, \"epoch\": {}, \"batch\": {}, \"batch_in_epoch\": {}, \"sample\": {}, \"total_wct\": {}, "
-      "\"wall_time\": {}, \"metrics\": {{",
-      p.step, t.epoch(), t.batch(), t.batch_in_epoch(), t.sample(), json_number(t.total_wct()), json_number(p.wall_time));
+      "{{\"step\": {}, \"epoch\": {}, \"batch\": {}, \"batch_in_epoch\": {}, \"sample\": {}, \"token\": {}, "
+      "\"total_wct\": {}, \"wall_time\": {}, \"metrics\": {{",
+      p.step, t.epoch(), t.batch(), t.batch_in_epoch(), t.sample(), t.token(), json_number(t.total_wct()), json_number(p.wall_time));
   const char* separator = "";
   for (const auto& [name, value] : p.metrics) {
     line += fmt::format("{}{}: {}", separator, json_quote(name), json_number(value));

@@ -1,7 +1,7 @@
 // FileLogger (YAML `file`): the run's metrics as JSON Lines, one object per line, for scripts
 // (pandas.read_json(path, lines=True)) and `tempo plot`. Composer's FileLogger options
 // (filename as a format string, flush_interval in batches, overwrite); its records are JSON:
-//   {"step": 12, "epoch": 0, "batch": 12, "batch_in_epoch": 12, "sample": 48, "total_wct": 0.53,
+//   {"step": 12, "epoch": 0, "batch": 12, "batch_in_epoch": 12, "sample": 48, "token": 0, "total_wct": 0.53,
 //    "wall_time": 1718000000.25, "metrics": {"loss/train/total": 0.6931, ...}}
 // one per logged step, holding every metric logged at that step (step = the batch count the
 // trainer logs with; the timestamp fields are the run's when the step's first metric came;

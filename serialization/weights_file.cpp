@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "tempo/serialization/safetensors.h"
+#include "tempo/serialization/sharded_safetensors.h"
 #include "tempo/util/regular_file.h"
 
 namespace tempo {
@@ -48,6 +49,14 @@ bool starts_as_safetensors(const std::string& path) {
 
 WeightsFile open_weights_file(const std::string& path, const CheckpointProgressFn& progress) {
   WeightsFile file;
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    auto dict = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
+    for (auto& [name, tensor] : read_safetensors_folder(path, &file.metadata)) dict.insert(name, tensor);
+    file.format = "safetensors";
+    file.tree = dict;
+    return file;
+  }
   if (looks_like_safetensors(path)) {
     auto dict = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
     for (auto& [name, tensor] : read_safetensors(path, &file.metadata)) dict.insert(name, tensor);

@@ -16,4 +16,6 @@ MetricMap Model::metrics(bool train) {
   return metric_map({std::make_shared<Accuracy>(), std::make_shared<CrossEntropy>()});
 }
 
+std::map<std::string, std::string> Model::checkpoint_metadata() const { return {}; }
+
 }  // namespace tempo

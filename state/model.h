@@ -6,6 +6,9 @@
 
 #include <torch/nn/module.h>
 
+#include <map>
+#include <string>
+
 #include "tempo/data/batch.h"
 #include "tempo/metrics/metric.h"
 
@@ -23,6 +26,10 @@ class Model : public torch::nn::Module {
   // {"Accuracy", "CrossEntropy"} for evaluation; a model with other outputs overrides it
   // (an empty map for training turns training metrics off).
   virtual MetricMap metrics(bool train);
+  // Strings this model adds to the checkpoint's state/metadata, for tools that read a checkpoint
+  // without building the model (tempo export --format torchscript reads the module file's path
+  // from there); none by default. Keys must not be tempo_version or torch_version.
+  virtual std::map<std::string, std::string> checkpoint_metadata() const;
 };
 
 }  // namespace tempo

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <unordered_map>
 
 #include "tempo/data/data_loader.h"
@@ -156,6 +157,13 @@ c10::IValue State::state_dict() const {
     train.insert("batch_in_epoch", timestamp.batch_in_epoch());
     // The loader's position in the epoch is batch_in_epoch steps of this many loader batches.
     train.insert("gradient_accumulation_steps", gradient_accumulation_steps);
+    // What the samples were prepared with (CsvDataset's standardization), checked on resume.
+    const auto prepared = train_dataloader->dataset().state_tensors();
+    if (!prepared.empty()) {
+      auto tensors = new_tree_dict();
+      for (const auto& [name, tensor] : prepared) tensors.insert(name, tensor);
+      train.insert("dataset", tensors);
+    }
     dataset_state.insert("train", train);
   }
   dict.insert("dataset_state", dataset_state);
@@ -164,6 +172,9 @@ c10::IValue State::state_dict() const {
   auto metadata = new_tree_dict();
   metadata.insert("tempo_version", kTempoVersion);
   metadata.insert("torch_version", TORCH_VERSION);
+  if (model) {
+    for (const auto& [key, value] : model->checkpoint_metadata()) metadata.insert(key, value);
+  }
   dict.insert("metadata", metadata);
   return dict;
 }
@@ -290,6 +301,19 @@ std::string State::load_state_dict(const c10::IValue& tree, const StateLoadOptio
       auto train_state = tree_dict(tree_at(dataset_state, "train", "state/dataset_state"), path);
       auto data_seed = static_cast<uint64_t>(tree_int(train_state, "seed", path));
       apply.push_back([this, data_seed] { train_dataloader->set_seed(data_seed); });
+      // Checked before anything is applied; a checkpoint without the entry (older, or saved with a
+      // dataset that has none) is not checked.
+      if (tree_has(train_state, "dataset")) {
+        const auto tensors_path = tree_join(path, "dataset");
+        const auto tensors = tree_dict(tree_at(train_state, "dataset", path), tensors_path);
+        std::map<std::string, at::Tensor> saved;
+        for (const auto& entry : tensors) {
+          if (!entry.key().isString()) throw CheckpointError(tensors_path + ": a key is not a string");
+          const auto name = entry.key().toStringRef();
+          saved.emplace(name, tree_tensor(tensors, name, tensors_path));
+        }
+        train_dataloader->dataset().check_state_tensors(saved, tensors_path);
+      }
       // Resuming mid-epoch with another number of loader batches per step would start the
       // epoch's rest at another loader batch: samples skipped or trained twice.
       if (tree_has(train_state, "gradient_accumulation_steps") && tree_has(dict, "timestamp")) {

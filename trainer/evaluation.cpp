@@ -43,7 +43,7 @@ void Trainer::eval_loop(Evaluator& evaluator) {
   {
     torch::NoGradGuard no_grad;
     std::optional<BatchPrefetcher> prefetcher;
-    if (prefetch_pays(loader)) prefetcher.emplace(loader);
+    if (prefetch_pays(loader)) prefetcher.emplace(loader, std::make_pair(int64_t{0}, num_batches));
     for (int64_t k = 0; k < num_batches; ++k) {
       // A stop signal ends the evaluation at its next batch: a preempted job has seconds. With
       // several ranks they agree on it at each batch (each has as many: the sampler pads), so

@@ -83,7 +83,8 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)), state_(
   if (!options_.model()) throw ConfigError("Trainer: 'model' is required");
   if (!options_.train_dataloader()) throw ConfigError("Trainer: 'train_dataloader' is required");
   if (options_.optimizers().empty()) throw ConfigError("Trainer: 'optimizers' needs at least one optimizer");
-  if (options_.max_duration()) check_trainer_max_duration(*options_.max_duration());
+  const bool counts_tokens = options_.train_dataloader()->dataset().counts_tokens();
+  if (options_.max_duration()) check_trainer_max_duration(*options_.max_duration(), counts_tokens);
 
   if (options_.env() == nullptr) throw ConfigError("Trainer: 'env' is null; leave it unset for the process's own");
   state.env = options_.env();
@@ -378,7 +379,7 @@ void Trainer::train_loop() {
       engine_->run_event(Event::BEFORE_DATALOADER);
       if (state.timestamp.batch_in_epoch() >= num_batches) break;  // the loader is exhausted
       state.batch = next_train_batch(prefetcher.get(), num_batches).to(state.device);
-      const int64_t num_samples = state.batch.size();
+      const int64_t num_samples = state.batch.size(), num_tokens = state.batch.num_tokens;
       engine_->run_event(Event::AFTER_DATALOADER);
       engine_->run_event(Event::BATCH_START);
 
@@ -400,8 +401,8 @@ void Trainer::train_loop() {
       logger_->log_metric_values("train", state.train_metrics);
 
       state.previous_timestamp = state.timestamp;
-      // Samples of every rank, as Composer counts them (the sampler gives each rank as many).
-      state.timestamp = state.timestamp.to_next_batch(num_samples * state.world_size, 0, batch_time);
+      // Samples and tokens of every rank, as Composer counts them (the sampler gives each rank as many).
+      state.timestamp = state.timestamp.to_next_batch(num_samples * state.world_size, num_tokens * state.world_size, batch_time);
       engine_->run_event(Event::BATCH_END);
 
       // Evaluation time is not training time. A preempted job has seconds: a signal skips the

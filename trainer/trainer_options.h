@@ -38,9 +38,10 @@ class Model;
 // TORCH_ARG pastes its type into "const T&": a named pointer type keeps that a const pointer.
 using EnvPointer = Env*;
 
-// check_max_duration's rules (a positive count, not dur or sec), and not in tokens: tempo's data
-// loaders report no token counts, so such a run would never end. Throws TimeError.
-void check_trainer_max_duration(const Time& duration);
+// check_max_duration's rules (a positive count, not dur or sec), and not in tokens unless the
+// training data counts them (Dataset::counts_tokens): otherwise such a run would never end.
+// Throws TimeError.
+void check_trainer_max_duration(const Time& duration, bool counts_tokens);
 
 struct TrainerOptions {
   TORCH_ARG(std::shared_ptr<Model>, model);
@@ -122,7 +123,8 @@ struct TrainerOptions {
   TORCH_ARG(bool, save_metrics) = false;
 
   // Resuming: load_path is a tempo or Composer checkpoint, or with load_weights_only also a
-  // Python torch.save(model.state_dict()) file or a .safetensors file. A weights-only checkpoint
+  // Python torch.save(model.state_dict()) file, a .safetensors file or a Hugging Face safetensors
+  // folder (model.safetensors or a sharded index: read_safetensors_folder). A weights-only checkpoint
   // (saved with save_weights_only) loads as weights only, flag or not, as in Composer. A URI
   // (s3://bucket/key.pt, file:///folder/key.pt; a ".symlink" object is followed) is downloaded to
   // remote_cache_folder first; other schemes are refused (ConfigError).

@@ -17,6 +17,7 @@
 
 #include "configs/config_test_support.h"
 #include "tempo/configs/option_descriptions.h"
+#include "tempo/models/torchscript_model.h"
 
 namespace {
 
@@ -187,12 +188,19 @@ TEST_CASE("the documented defaults are the options structs' own defaults") {
   check_defaults(config::checkpoint_saver_description(), "callback.checkpoint_saver", documented);
   check_defaults(config::mlp_description(), "model.mlp", documented);
   check_defaults(config::cnn_description(), "model.cnn", documented);
-  for (const std::string dataset : {"dataset.synthetic", "dataset.fashion_mnist"}) {
+  check_defaults(config::gpt_description(), "model.gpt", documented);
+  check_defaults(config::torchscript_description(), "model.torchscript", documented);
+  for (const std::string dataset : {"dataset.synthetic", "dataset.fashion_mnist", "dataset.text_tokens",
+                                    "dataset.csv", "dataset.npy", "dataset.safetensors"}) {
     check_defaults(config::data_loader_description(), dataset, documented,
                    tempo::DataLoaderOptions().batch_size(64));  // a config's loaders batch 64 by default
   }
   check_defaults(config::fashion_mnist_description(), "dataset.fashion_mnist", documented);
   check_defaults(config::synthetic_dataset_description(), "dataset.synthetic", documented);
+  check_defaults(config::text_tokens_description(), "dataset.text_tokens", documented);
+  check_defaults(config::csv_dataset_description(), "dataset.csv", documented);
+  check_defaults(config::npy_dataset_description(), "dataset.npy", documented);
+  check_defaults(config::safetensors_dataset_description(), "dataset.safetensors", documented);
   check_defaults(config::sgd_description(), "optimizer.sgd", documented);
   check_defaults(config::adam_description(), "optimizer.adam", documented);
   check_defaults(config::adamw_description(), "optimizer.adamw", documented);

@@ -67,6 +67,15 @@ TEST_CASE("an unknown part lists the known ones") {
         "run.yaml:10:14: unknown scheduler 'cosine' in schedulers (known: constant, constant_with_warmup, cosine_decay, "
         "cosine_decay_with_warmup, cosine_warmrestart, exponential, linear_decay, linear_decay_with_warmup, multistep, "
         "multistep_with_warmup, polynomial, polynomial_with_warmup, step)");
+  text = tiny_config();
+  text.replace(text.find("mlp:"), 4, "torchscrip:");
+  CHECK(config_error(text).find(
+            "unknown model 'torchscrip' in model (did you mean 'torchscript'? known: cnn, gpt, mlp, torchscript)") !=
+        std::string::npos);
+  text = tiny_config();
+  text.replace(text.find("synthetic:"), 10, "cvs:");
+  CHECK(config_error(text).find("unknown dataset 'cvs' in train_loader (did you mean 'csv'? known: csv, fashion_mnist, "
+                                "npy, safetensors, synthetic, text_tokens)") != std::string::npos);
   CHECK(config_error(tiny_config("loggers: [{wandb: {}}]\n")).find("unknown logger 'wandb' in loggers (known: console, file, progress_bar, remote_uploader_downloader, tensorboard)") !=
         std::string::npos);
 }

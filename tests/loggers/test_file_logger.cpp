@@ -55,7 +55,7 @@ std::vector<int64_t> range(int64_t from, int64_t to) {
 }
 
 void check_metric_record(const JsonValue& r) {
-  for (const char* field : {"step", "epoch", "batch", "batch_in_epoch", "sample", "total_wct", "wall_time"}) {
+  for (const char* field : {"step", "epoch", "batch", "batch_in_epoch", "sample", "token", "total_wct", "wall_time"}) {
     CAPTURE(field);
     const auto* value = r.find(field);
     REQUIRE(value);
