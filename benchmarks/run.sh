@@ -26,7 +26,7 @@ if ! "$venv/bin/python" -c 'import skorch, pytorch_lightning' 2>/dev/null; then
 fi
 scripts/build.sh >/dev/null
 cmake --build "$build" -j "$(nproc)" --target tempo_cli bench_trainer_overhead bench_fashion_mnist_epoch \
-  bench_peers_epoch bench_optimizer_step bench_checkpoint_io bench_resume bench_distributed bench_object_store >/dev/null
+  bench_peers_epoch bench_optimizer_step bench_checkpoint_io bench_resume bench_distributed bench_object_store bench_loader bench_gpt_step >/dev/null
 # bench_object_store's S3 server, pinned, where scripts/test.sh installs it for the tests.
 [ -x "$build/s3rver/node_modules/.bin/s3rver" ] ||
   npm install --silent --no-audit --no-fund --prefix "$build/s3rver" s3rver@3.7.1
@@ -47,6 +47,8 @@ runs=(
   "bench_resume --reps $((reps * 3)) --dir $dir"
   "bench_distributed --reps $reps"
   "bench_object_store --mb $mb --reps $((reps > 3 ? 3 : reps)) --dir $dir"
+  "bench_loader --reps $reps"
+  "bench_gpt_step --reps $reps"
 )
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

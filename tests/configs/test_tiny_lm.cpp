@@ -1,7 +1,8 @@
 // configs/tiny_lm.yaml as a user runs it (tempo train, in-process, in a scratch working folder):
 // a byte-level gpt on Debian's license texts, counted in tokens, continued by autoresume. The
-// model and run are made small by overrides so the test stays short; examples/tiny_lm/README.md
-// has the full run's numbers.
+// model and run are made small by overrides so the first test stays short; the second runs the
+// real model for a third of its run (README.md, "Your own data, and a language model", has the
+// full run's numbers).
 #include <doctest/doctest.h>
 
 #include <filesystem>
