@@ -121,7 +121,10 @@ std::string refuse_target(const std::string& source, const std::string& target, 
 // refuse_target for --max-shard-size, where OUT is a folder: a new path or a folder (never a link,
 // a file or CHECKPOINT itself), in which each file the export may replace or remove (the single
 // file, the shards, the index) passes refuse_target, the index being a regular file.
-std::string refuse_folder(const std::string& source, const std::string& target, bool force) {
+std::string refuse_folder(const std::string& source, const std::string& named, bool force) {
+  // "out/" would make lstat follow a link named out: look at the name without its slashes.
+  std::string target = named;
+  while (target.size() > 1 && target.back() == '/') target.pop_back();
   struct stat out {};
   if (::lstat(target.c_str(), &out) != 0) {
     if (errno == ENOENT) return "";

@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "tempo/errors/error.h"
 #include "tempo/metrics/accuracy.h"
@@ -266,6 +267,10 @@ TorchScriptModel::TorchScriptModel(const TorchScriptModelOptions& options) {
   // refuses dotted names, and sharing the tensors (not copies) is what lets the optimizer's
   // in-place updates reach the script's forward.
   std::unordered_map<std::string, torch::nn::Module*> mirrors{{"", this}};
+  // A tensor tied into two submodules (out.weight = embed.weight) is one parameter, as in Python's
+  // named_parameters(): registered twice, the optimizer would step it twice. Its second name is
+  // kept as a buffer, so the checkpoint still holds every state_dict() key Python expects.
+  std::unordered_set<const c10::TensorImpl*> parameters;
   for (const auto& [name, sub] : script_modules(script_)) {
     torch::nn::Module* mirror = this;
     if (!name.empty()) {
@@ -276,7 +281,11 @@ TorchScriptModel::TorchScriptModel(const TorchScriptModelOptions& options) {
       mirrors[name] = mirror;
     }
     for (const auto& item : sub.named_parameters(/*recurse=*/false)) {
-      mirror->register_parameter(item.name, item.value, item.value.requires_grad());
+      if (parameters.insert(item.value.unsafeGetTensorImpl()).second) {
+        mirror->register_parameter(item.name, item.value, item.value.requires_grad());
+      } else {
+        mirror->register_buffer(item.name, item.value);
+      }
     }
     for (const auto& item : sub.named_buffers(/*recurse=*/false)) mirror->register_buffer(item.name, item.value);
   }

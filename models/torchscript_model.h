@@ -8,6 +8,9 @@
 // load_state_dict(), and Python's weights load into tempo. A buffer registered with
 // persistent=False in Python is an ordinary buffer once scripted (torch.jit.load's own
 // state_dict() lists it), so it is saved too: load such a checkpoint with strict=False in Python.
+// A weight tied into two submodules (out.weight = embed.weight) is one parameter, under its first
+// name as in Python's named_parameters(); its other names are kept as buffers, so the optimizer
+// steps it once and the checkpoint still holds every state_dict() key.
 // train()/eval() switch the script module's mode (dropout, batch norm) with this one's.
 //
 // forward() calls the module's forward(input), which must return one tensor. Every call runs

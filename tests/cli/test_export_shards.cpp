@@ -162,6 +162,8 @@ TEST_SUITE("cli") {
                          "to\n");
       const auto l = export_(args(link));
       CHECK(l.err == "tempo export: OUT '" + link + "' is a symbolic link; name the folder itself\n");
+      const auto slash = export_(args(link + "/"));  // a trailing slash does not follow the link
+      CHECK(slash.err == "tempo export: OUT '" + link + "' is a symbolic link; name the folder itself\n");
       CHECK(names_in(dir / "real").empty());
       const auto shards = dir / "shards";
       REQUIRE(export_({checkpoint, "--max-shard-size", "300", shards}).status == 0);

@@ -7,6 +7,8 @@
   no_forward.pt        a scripted module with an exported method but no forward
   tuple.pt             forward returns a tuple
   regress.pt           Linear(8, 1): outputs [N, 1]
+  tied.pt              two Linear(8, 8) sharing one weight (out.weight = embed.weight); tied.json as
+                       nested.json
   weights.pt           torch.save(state_dict): a zip but not a TorchScript archive
 usage: torchscript_modules.py FOLDER
 """
@@ -34,6 +36,17 @@ class Nested(nn.Module):
         for _, m in self.layers[1].items():
             x = m(x)
         return x
+
+
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(8, 8, bias=False)
+        self.out = nn.Linear(8, 8, bias=False)
+        self.out.weight = self.embed.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.embed(x)))
 
 
 class NoForward(nn.Module):
@@ -68,6 +81,11 @@ def main():
         json.dump({"parameters": [n for n, _ in nested.named_parameters()],
                    "buffers": [n for n, _ in nested.named_buffers()],
                    "state_dict": list(nested.state_dict().keys())}, f)
+    tied = Tied()
+    save(tied, "tied.pt")
+    with open(os.path.join(folder, "tied.json"), "w") as f:
+        json.dump({"parameters": [n for n, _ in tied.named_parameters()],
+                   "state_dict": list(tied.state_dict().keys())}, f)
     save(NoForward(), "no_forward.pt")
     save(Tuple(), "tuple.pt")
     save(nn.Linear(8, 1), "regress.pt")

@@ -152,6 +152,33 @@ TEST_SUITE("trainer") {
     CHECK(torch::equal(after, model.forward(x)));
   }
 
+  TEST_CASE("torchscript: a weight tied into two submodules is one parameter, under both state_dict() names") {
+    if (skip_without_python_torch()) return;
+    const auto folder = modules();
+    REQUIRE(!folder.empty());
+    TorchScriptModel model(TorchScriptModelOptions(folder + "/tied.pt").loss("mse"));
+    std::ifstream in(folder + "/tied.json");
+    const std::string json((std::istreambuf_iterator<char>(in)), {});
+    CHECK(keys(model.named_parameters()) == json_strings(json, "parameters"));  // ["embed.weight"]
+    CHECK(model.parameters().size() == 1);
+    std::set<std::string> state_keys;
+    for (const auto& entry : model_state_dict(model).toGenericDict()) state_keys.insert(entry.key().toStringRef());
+    const auto python = json_strings(json, "state_dict");
+    CHECK(state_keys == std::set<std::string>(python.begin(), python.end()));
+    // One SGD step moves the shared weight once: as plain gradient descent on the one tensor.
+    torch::manual_seed(2);
+    const auto x = torch::randn({4, 8});
+    const auto target = torch::randn({4, 8});
+    const auto before = model.named_parameters()["embed.weight"].detach().clone();
+    torch::optim::SGD sgd(model.parameters(), torch::optim::SGDOptions(0.1));
+    model.loss(model.forward(x), Batch{x, target}).backward();
+    const auto grad = model.named_parameters()["embed.weight"].grad().clone();
+    sgd.step();
+    const auto after = model.named_parameters()["embed.weight"];
+    CHECK(torch::allclose(after, before - 0.1 * grad, 0, 1e-6));
+    CHECK_FALSE(torch::allclose(after, before - 0.2 * grad, 0, 1e-6));  // stepped twice
+  }
+
   TEST_CASE("torchscript: the module's loss method, the configured loss winning over it, and the metrics") {
     if (skip_without_python_torch()) return;
     const auto folder = modules();
