@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -95,27 +96,8 @@ NamedTensors model_weights(const std::string& path, const WeightsFile& file) {
   return tensors;
 }
 
-// Why OUT must not be written, or "" when it may: a new path, an empty file or a safetensors file
-// (the export's own format); with `force` any regular file. Never a link, folder, device, FIFO or
-// socket (an atomic rename would replace the node itself), nor CHECKPOINT itself.
 std::string refuse_target(const std::string& source, const std::string& target, bool force) {
-  struct stat out {};
-  if (::lstat(target.c_str(), &out) != 0) {
-    if (errno == ENOENT) return "";
-    return fmt::format("cannot check OUT '{}': {}", target, std::strerror(errno));
-  }
-  if (S_ISLNK(out.st_mode)) return fmt::format("OUT '{}' is a symbolic link; name the file itself", target);
-  if (!S_ISREG(out.st_mode)) {
-    return fmt::format("OUT '{}' exists and is not a regular file; export writes a new file or replaces a "
-                       "safetensors file", target);
-  }
-  struct stat in {};
-  if (::stat(source.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-    return fmt::format("OUT '{}' is CHECKPOINT itself; choose another name", target);
-  }
-  if (force || out.st_size == 0 || starts_as_safetensors(target)) return "";
-  return fmt::format("OUT '{}' exists and is not a safetensors file (a training checkpoint?); pass --force to "
-                     "replace it", target);
+  return refuse_export_target(source, target, force, "safetensors", starts_as_safetensors);
 }
 
 // refuse_target for --max-shard-size, where OUT is a folder: a new path or a folder (never a link,
@@ -161,6 +143,27 @@ std::string message_of(const std::exception& e) {
 }
 
 }  // namespace
+
+std::string refuse_export_target(const std::string& source, const std::string& target, bool force,
+                                 const std::string& kind, const std::function<bool(const std::string&)>& is_kind) {
+  struct stat out {};
+  if (::lstat(target.c_str(), &out) != 0) {
+    if (errno == ENOENT) return "";
+    return fmt::format("cannot check OUT '{}': {}", target, std::strerror(errno));
+  }
+  if (S_ISLNK(out.st_mode)) return fmt::format("OUT '{}' is a symbolic link; name the file itself", target);
+  if (!S_ISREG(out.st_mode)) {
+    return fmt::format("OUT '{}' exists and is not a regular file; export writes a new file or replaces a {} file",
+                       target, kind);
+  }
+  struct stat in {};
+  if (::stat(source.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+    return fmt::format("OUT '{}' is CHECKPOINT itself; choose another name", target);
+  }
+  if (force || out.st_size == 0 || is_kind(target)) return "";
+  return fmt::format("OUT '{}' exists and is not a {} file (a training checkpoint?); pass --force to replace it",
+                     target, kind);
+}
 
 int run_export(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string format = "safetensors";

@@ -25,6 +25,7 @@
 // " in K shard(s) (FIRST FILE[ ... and model.safetensors.index.json])") and returns 0.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -37,5 +38,12 @@ int export_command(const std::vector<std::string>& args);
 
 // The same, writing to the given streams (for tests).
 int run_export(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Why OUT must not be written, or "" when it may: a new path, an empty file or a file of the
+// export's own `kind` ("safetensors", "TorchScript"; `is_kind` tells one); with `force` any
+// regular file. Never a link, folder, device, FIFO or socket (an atomic rename would replace the
+// node itself), nor CHECKPOINT itself. Shared by every export format.
+std::string refuse_export_target(const std::string& source, const std::string& target, bool force,
+                                 const std::string& kind, const std::function<bool(const std::string&)>& is_kind);
 
 }  // namespace tempo::cli

@@ -1,4 +1,5 @@
 #include "tempo/cli/export_torchscript.h"
+#include "tempo/cli/export.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -32,25 +33,6 @@ std::string shape_of(const at::Tensor& t) { return fmt::format("[{}]", fmt::join
 bool same_file(const std::string& a, const std::string& b) {
   struct stat sa {}, sb {};
   return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-// Why OUT must not be written, or "" when it may (see the header). The same rules as the
-// safetensors export (cli/export.cpp), with a TorchScript archive as the replaceable kind.
-std::string refuse_target(const std::string& source, const std::string& target, bool force) {
-  struct stat out {};
-  if (::lstat(target.c_str(), &out) != 0) {
-    if (errno == ENOENT) return "";
-    return fmt::format("cannot check OUT '{}': {}", target, std::strerror(errno));
-  }
-  if (S_ISLNK(out.st_mode)) return fmt::format("OUT '{}' is a symbolic link; name the file itself", target);
-  if (!S_ISREG(out.st_mode)) {
-    return fmt::format("OUT '{}' exists and is not a regular file; export writes a new file or replaces a "
-                       "TorchScript file", target);
-  }
-  if (same_file(source, target)) return fmt::format("OUT '{}' is CHECKPOINT itself; choose another name", target);
-  if (force || out.st_size == 0 || is_torchscript_file(target)) return "";
-  return fmt::format("OUT '{}' exists and is not a TorchScript file (a training checkpoint?); pass --force to "
-                     "replace it", target);
 }
 
 // The checkpoint's model tensors by name, and its state/metadata strings (none for a bare
@@ -172,7 +154,7 @@ void export_or_throw(const std::string& source, const std::string& target, const
 
 int export_torchscript(const std::string& source, const std::string& target, const std::string& module, bool force,
                        std::ostream& out, std::ostream& err) {
-  if (const auto why = refuse_target(source, target, force); !why.empty()) {
+  if (const auto why = refuse_export_target(source, target, force, "TorchScript", is_torchscript_file); !why.empty()) {
     err << "tempo export: " << why << "\n";
     return 2;
   }
